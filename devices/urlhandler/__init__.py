@@ -1,0 +1,1 @@
+"""pyserial URL handlers of this project (``sim://``), registered by ``devices.transport``."""

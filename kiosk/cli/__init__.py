@@ -1,0 +1,1 @@
+"""The ``kiosk`` technician command line (typer + rich)."""

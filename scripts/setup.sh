@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Install everything the demo and the tests need on a fresh Debian 12 machine (as root):
+# apt packages, a venv in .venv, and the project with its extras. Idempotent and quick
+# when nothing changed (apt is skipped when every package is present; pip when the
+# dependency stamp matches).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  python3-venv python3-dev build-essential   # venv and packages that compile
+  socat                                      # pty pairs for serial-device tests
+  fonts-wqy-microhei                         # CJK font: Chinese on screen, in PDFs, in PNGs
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing apt packages: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: need root to install apt packages (run as root or install them yourself)" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PY" -m venv .venv
+fi
+
+EXTRAS="dev,sandbox"
+stamp=.venv/.quanban-deps
+want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: installing Python packages into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+  .venv/bin/python -m pip install -q -e ".[${EXTRAS}]" 2>&1 | grep -v '^WARNING: Location' || true
+  .venv/bin/python -c "import kiosk, devices, flows, offline, printing, config, sandbox" \
+    || { echo "setup: the project did not install" >&2; exit 1; }
+  echo "$want" > "$stamp"
+fi
