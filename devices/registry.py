@@ -16,6 +16,8 @@ from devices.errors import DeviceError, Remediation
 #: driver name → "module:Class"
 DRIVERS: dict[str, str] = {
     "idcard_sam": "devices.idcard.driver:SamIdCardReader",
+    "receipt_escpos": "devices.receipt.driver:EscPosPrinter",
+    "a4_cups": "devices.a4.driver:CupsPrinter",
 }
 
 

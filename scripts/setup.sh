@@ -32,7 +32,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 
-EXTRAS="dev,sandbox"
+EXTRAS="dev,sandbox,printing"
 stamp=.venv/.quanban-deps
 want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then

@@ -118,3 +118,7 @@ def selftest(
             out.print("no devices configured")
     if worst != ExitCode.OK:
         raise typer.Exit(int(worst))
+
+
+# Device-class commands register themselves on `app` and `emulate` when imported.
+from kiosk.cli import devices_idcard, devices_printer  # noqa: E402, F401

@@ -16,7 +16,7 @@ import typer
 from config import ConfigError, ExitCode
 from config.logs import setup_logging
 from devices.errors import DeviceError
-from kiosk.cli import config_cmd, devices
+from kiosk.cli import config_cmd, devices, flows_cmd, queue_cmd, sandbox_cmd
 from kiosk.cli.common import CliState, err
 
 app = typer.Typer(
@@ -29,6 +29,9 @@ app = typer.Typer(
 )
 app.add_typer(devices.app, name="devices")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(queue_cmd.app, name="queue")
+app.add_typer(flows_cmd.app, name="flows")
+app.add_typer(sandbox_cmd.app, name="sandbox")
 
 
 @app.callback()
