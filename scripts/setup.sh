@@ -10,6 +10,10 @@ APT_PACKAGES=(
   python3-venv python3-dev build-essential   # venv and packages that compile
   socat                                      # pty pairs for serial-device tests
   fonts-wqy-microhei                         # CJK font: Chinese on screen, in PDFs, in PNGs
+  libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 libglib2.0-0   # Qt (offscreen)
+  xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0   # Qt on a virtual display
+  libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxcb-randr0
+  espeak-ng                                  # offline Mandarin voice prompts (elder mode)
 )
 
 missing=()
@@ -32,7 +36,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 
-EXTRAS="dev,sandbox,printing"
+EXTRAS="dev,sandbox,printing,qt"
 stamp=.venv/.quanban-deps
 want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
