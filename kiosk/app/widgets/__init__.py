@@ -1,0 +1,1 @@
+"""Touch widgets: on-screen keypads, big buttons, the countdown banner."""
