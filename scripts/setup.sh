@@ -14,6 +14,7 @@ APT_PACKAGES=(
   xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0   # Qt on a virtual display
   libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxcb-randr0
   espeak-ng                                  # offline Mandarin voice prompts (elder mode)
+  libzbar0                                   # pyzbar: QR/barcode decoding (code scanning)
 )
 
 missing=()
@@ -36,7 +37,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 
-EXTRAS="dev,sandbox,printing,qt"
+EXTRAS="dev,sandbox,printing,qt,scan"
 stamp=.venv/.quanban-deps
 want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
