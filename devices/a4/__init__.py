@@ -1,0 +1,1 @@
+"""A4 printing through CUPS."""

@@ -1,0 +1,1 @@
+"""Receipt printers: ESC/POS protocol, driver, interpreter and the virtual printer."""
