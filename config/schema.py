@@ -123,6 +123,15 @@ class OutboxConfig(_Strict):
     max_pending: int = Field(default=500, ge=1)
     max_age_hours: float = Field(default=24.0, gt=0)
     min_free_mb: int = Field(default=200, ge=0)
+    #: Keys from configuration instead of ``key_file`` (base64 of 32 bytes): the current
+    #: key, and retired keys still needed to open older rows.
+    key_b64: str | None = None
+    retired_keys_b64: list[str] = Field(default_factory=list)
+    #: Sender: parallel deliveries (one item per session at a time keeps sessions ordered)
+    #: and the retry backoff after a 5xx or network error.
+    sender_workers: int = Field(default=4, ge=1, le=32)
+    retry_base_s: float = Field(default=1.0, gt=0)
+    retry_cap_s: float = Field(default=300.0, gt=0)
 
 
 class LoggingConfig(_Strict):
