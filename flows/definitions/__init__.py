@@ -1,0 +1,1 @@
+"""The shipped flow definitions (package data: one YAML document per flow)."""

@@ -1,0 +1,1 @@
+"""JSON Schema of flow documents (package data: ``flow.schema.json``)."""
