@@ -29,6 +29,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -69,9 +70,17 @@ def field_error(loc: list[str | int], msg: str) -> ApiError:
 
 
 # Documented in OpenAPI only; the gateway does the checking (it needs the raw body).
+_AUTH_HEADERS = ("X-Kiosk-Id", "X-Timestamp", "X-Nonce", "X-Signature")
 _doc_headers = [
-    Depends(APIKeyHeader(name=name, auto_error=False, scheme_name=name))
-    for name in ("X-Kiosk-Id", "X-Timestamp", "X-Nonce", "X-Signature")
+    Depends(
+        APIKeyHeader(
+            name=name,
+            auto_error=False,
+            scheme_name=name,
+            description="Request signing header; see docs/platform-api.md",
+        )
+    )
+    for name in _AUTH_HEADERS
 ]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": models.UnauthorizedBody, "description": "Signature check failed"},
@@ -557,7 +566,8 @@ async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
     return _json_error(500, {"error": "internal", "message": "unexpected server error"})
 
 
-def create_app(ctx: Context) -> FastAPI:
+def create_app(ctx: Context | None) -> FastAPI:
+    """The FastAPI app; ``ctx`` None builds it only for its OpenAPI document."""
     app = FastAPI(
         title="Quanban platform API (reference sandbox)",
         version=API_VERSION,
@@ -576,4 +586,24 @@ def create_app(ctx: Context) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unexpected)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            # The four signing headers are required together (FastAPI lists them as
+            # alternatives); one requirement object means "all of these".
+            together: dict[str, list[str]] = {name: [] for name in _AUTH_HEADERS}
+            for ops in doc.get("paths", {}).values():
+                for op in ops.values():
+                    if "security" in op:
+                        op["security"] = [together]
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -10,7 +10,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+from sandbox import idnumber
 
 Str64 = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Str128 = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -172,6 +181,15 @@ class Applicant(_Strict):
     id_number: Str64
     name: Str64
     phone: Annotated[str, StringConstraints(max_length=20)] | None = None
+
+    @field_validator("id_number")
+    @classmethod
+    def _resident_number(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("id_type") == "resident":
+            problem = idnumber.validate(value)
+            if problem:
+                raise ValueError(f"not a valid identity number: {problem}")
+        return value
 
 
 class CaseMaterial(_Strict):
