@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import pytest
 
 from config.exit_codes import ExitCode
-from devices.base import CommandFailed, DeviceState, StatusChanged
+from devices.base import CommandFailed, DeviceEvent, DeviceState, StatusChanged
 from devices.errors import (
     CommandCancelledError,
     DeviceLostError,
@@ -29,7 +30,7 @@ from tests.devices.idcard.conftest import ReaderFactory
 from tests.devices.idcard.helpers import DATA, Recorder, wait_until
 
 
-def _state(state: DeviceState) -> object:
+def _state(state: DeviceState) -> Callable[[DeviceEvent], bool]:
     return lambda e: isinstance(e, StatusChanged) and e.status.state == state
 
 
