@@ -101,8 +101,8 @@ class Document:
     footer: str = ""
 
     def plain_text(self) -> list[str]:
-        """Every human-readable string, in order (tests compare renderers against this)."""
-        out: list[str] = [self.title]
+        """Every human-readable string on the paper, in order (renderers are checked against it)."""
+        out: list[str] = []
         for b in self.blocks:
             if isinstance(b, Heading | Text | Paragraph):
                 out.append(b.text)

@@ -5,8 +5,8 @@ Chinese uses an **embedded** TrueType font — WQY Micro Hei from ``fonts-wqy-mi
 font (STSong-Light) is not embedded and shows as blanks or boxes on viewers without
 poppler-data (STACK.md); OpenType/CFF fonts such as Noto CJK are rejected by reportlab.
 reportlab subsets the TTF and writes a ToUnicode map, so the text can be extracted
-(``pdftotext``) — the tests check exactly that. QR codes and barcodes are reportlab's
-vector widgets (no bitmap).
+(``pdftotext``) — the tests check exactly that. QR codes (reportlab's encoder) and
+barcodes are drawn as vectors (no bitmap).
 
 Layout: blocks become lines of fixed height, laid top to bottom; A4 breaks pages,
 receipt-width PDFs are one page as tall as their content. The font is registered once
@@ -20,12 +20,11 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from reportlab.graphics.barcode import qrencoder
 from reportlab.graphics.barcode.code128 import Code128
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -154,12 +153,21 @@ class _Layout:
         side = min(size_mm * mm, self.spec.content_width)
         width = self.spec.content_width
 
+        qr: Any = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)  # untyped library
+        qr.addData(payload)
+        qr.make()
+        count = qr.getModuleCount()
+        dark = [(r, col) for r in range(count) for col in range(count) if qr.isDark(r, col)]
+        module = side / (count + 4)  # with a two-module quiet zone each side
+
         def draw(c: Canvas, x: float, y: float) -> None:
-            widget = QrCodeWidget(payload, barLevel="M")
-            x0, y0, x1, y1 = widget.getBounds()
-            d = Drawing(side, side, transform=[side / (x1 - x0), 0, 0, side / (y1 - y0), 0, 0])
-            d.add(widget)
-            d.drawOn(c, x + (width - side) / 2, y - side)
+            left = x + (width - side) / 2 + 2 * module
+            top = y - 2 * module
+            c.setFillColorRGB(0, 0, 0)
+            path = c.beginPath()
+            for r, col in dark:
+                path.rect(left + col * module, top - (r + 1) * module, module, module)
+            c.drawPath(path, stroke=0, fill=1)
 
         self.lines.append(_Line(side + 2, draw))
 
@@ -210,7 +218,7 @@ def _layout(doc: Document, spec: PageSpec) -> _Layout:
     return lay
 
 
-def render_pdf(doc: Document, *, page: str = "a4", created: datetime | None = None) -> bytes:
+def render_pdf(doc: Document, *, page: str = "a4") -> bytes:
     """The document as PDF bytes; ``page`` is ``a4``, ``receipt80`` or ``receipt58``."""
     spec = PAGES.get(page)
     if spec is None:
@@ -220,7 +228,14 @@ def render_pdf(doc: Document, *, page: str = "a4", created: datetime | None = No
     total = sum(line.height for line in lay.lines)
     height = spec.height or total + 2 * spec.margin
     buf = io.BytesIO()
-    c = Canvas(buf, pagesize=(spec.width, height), pageCompression=1, invariant=created is None)
+    c = Canvas(
+        buf,
+        pagesize=(spec.width, height),
+        pageCompression=1,
+        invariant=True,  # reproducible bytes: no timestamp or random id
+        initialFontName=FONT_NAME,  # type: ignore[arg-type]  # stub says float; str is right
+        initialFontSize=spec.body,
+    )
     c.setTitle(doc.title)
     c.setCreator("Quanban Kiosk")
     c.setSubject(doc.kind)

@@ -15,6 +15,8 @@ APT_PACKAGES=(
   libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxcb-randr0
   espeak-ng                                  # offline Mandarin voice prompts (elder mode)
   libzbar0                                   # pyzbar: QR/barcode decoding (code scanning)
+  cups printer-driver-cups-pdf libcups2-dev  # A4 printing: CUPS, its PDF virtual printer (tests), pycups
+  poppler-utils                              # pdftotext: tests read the text back from PDFs
 )
 
 missing=()

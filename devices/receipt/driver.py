@@ -245,18 +245,24 @@ class EscPosPrinter(Device):
             self._last_fault = fault
         self.set_status(_state_for(status), detail=status.detail(), error=err)
 
-    def _status_command(self, token: CancelToken) -> dict[str, object]:
+    def _refresh_status(self, token: CancelToken) -> PrinterStatus:
+        """Query DLE EOT and publish it; a printer that does not answer is OFFLINE."""
         try:
             status = self._query_status(token)
         except PrinterOfflineError as err:
+            if self._last_fault != "not_answering":
+                log.warning("printer %s: not answering status requests", Safe(self.name))
+                self._last_fault = "not_answering"
             self.set_status(DeviceState.OFFLINE, detail={"printer": "not_answering"}, error=err)
             raise
         self._apply_status(status)
-        return status.as_dict()
+        return status
+
+    def _status_command(self, token: CancelToken) -> dict[str, object]:
+        return self._refresh_status(token).as_dict()
 
     def _print(self, data: bytes, token: CancelToken) -> dict[str, object]:
-        before = self._query_status(token)
-        self._apply_status(before)
+        before = self._refresh_status(token)
         if before.fault:
             raise error_for_fault(before.fault, f"printer reports {before.fault}; job not sent")
         self.set_status(DeviceState.BUSY, detail=before.detail())
