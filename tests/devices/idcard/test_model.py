@@ -300,7 +300,7 @@ def test_generated_cards_round_trip(card: IdCard) -> None:
     assert parse_card_text(text, card.photo) == card
 
 
-@settings(max_examples=300, deadline=1000)
+@settings(max_examples=300, deadline=2000)
 @given(st.binary(min_size=256, max_size=256))
 def test_random_text_blocks_never_crash(text: bytes) -> None:
     try:

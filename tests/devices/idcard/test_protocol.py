@@ -249,7 +249,7 @@ def test_any_chunking_of_a_valid_stream_decodes_the_same(
     assert chunked == whole
 
 
-@settings(max_examples=300, deadline=1000)
+@settings(max_examples=300, deadline=2000)
 @given(data=st.binary(max_size=4000), chunk=st.integers(min_value=1, max_value=600))
 def test_random_bytes_never_crash_or_hang(data: bytes, chunk: int) -> None:
     dec = FrameDecoder()
