@@ -205,6 +205,10 @@ def test_stop_cancels_queued_commands() -> None:
     queued = dev.submit("later", lambda _t: 1)
     stopper = threading.Thread(target=dev.stop)
     stopper.start()
+    # release the running command only once stop() has begun: the queued one must not run
+    deadline = time.monotonic() + 5
+    while not dev._stopping.is_set() and time.monotonic() < deadline:
+        time.sleep(0.001)
     gate.set()
     stopper.join(5)
     assert first.wait(1) is True
