@@ -103,6 +103,9 @@ class CameraCodeReader(Device):
         return self.submit("read_code", self._read_code, timeout=timeout)
 
     def _read_code(self, token: CancelToken) -> ScannedCode:
+        # A step that asks for a code wants the one in view now, even if it was already
+        # reported while idle.
+        self.dupes.clear()
         while True:
             try:
                 token.check()

@@ -133,6 +133,7 @@ class ScannerDevice(Device):
         self.update_detail(armed="no")
 
     def _read_code(self, token: CancelToken) -> ScannedCode:
+        self.dupes.clear()  # a new step may deliberately take the same code again
         self._arm()
         try:
             while True:

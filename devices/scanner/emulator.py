@@ -10,11 +10,13 @@ Behaviour (PROTOCOLS.md §3):
   ``refuse``); ``%%%%`` → ``^^^^``. Accepted bodies are recorded in ``setup_log``.
 * Output is ``[AIM id] payload suffix`` (serial mode) or the ``struct input_event`` records
   a US-layout keyboard wedge would produce (``mode="wedge"``, ASCII only), paced at the
-  baud rate (10 bits a byte) on the emulator's own thread.
+  baud rate (10 bits a byte) or, for a wedge, at ``key_interval_s`` a key stroke, on the
+  emulator's own thread.
 * Fault switches: ``unplug()`` closes the link (the host sees the device disappear).
 
 ``sim://scanner?payload=TEXT&payload_hex=HEX&suffix=cr&trigger=honeywell&mode=wedge&aim=Q1``
-builds one from the URL (each ``payload`` / ``payload_hex`` is presented on open).
+builds one from the URL (each ``payload`` / ``payload_hex`` is presented ``delay_ms``, 200 by
+default, after the open; ``baud=0`` turns pacing off).
 :class:`PtyScanner` puts an emulator behind a real pty for drivers that open a path.
 
 Threading: ``host_write`` runs on the host's thread; output is paced by one daemon thread
@@ -56,6 +58,7 @@ class ScannerEmulator:
         mode: str = "serial",
         aim: str = "",
         baudrate: int | None = 115200,
+        key_interval_s: float = 0.002,
         refuse: Iterable[str] = (),
     ) -> None:
         if mode not in {"serial", "wedge"}:
@@ -67,6 +70,7 @@ class ScannerEmulator:
         self.mode = mode
         self.aim = aim.encode("ascii")
         self.baudrate = baudrate
+        self.key_interval_s = key_interval_s
         self.refuse = set(refuse)
         self.armed = trigger == "none"
         self.setup_mode = False
@@ -185,10 +189,15 @@ class ScannerEmulator:
                 if self._closed:
                     return
                 data = self._out.popleft()
-            if not self.baudrate:
+            if self.mode == "wedge":
+                # A HID keyboard reports about one key per USB poll: pace by key stroke
+                # (down + SYN + up + SYN = 4 records of 24 bytes), not by baud rate.
+                per_byte = self.key_interval_s / 96
+            elif self.baudrate:
+                per_byte = 10.0 / self.baudrate
+            else:
                 self._to_host.write(data)
                 continue
-            per_byte = 10.0 / self.baudrate
             start = time.monotonic()
             step = max(1, int(0.002 / per_byte))  # about 2 ms of line time per write
             for i in range(0, len(data), step):
@@ -219,10 +228,20 @@ def sim_endpoint(params: Mapping[str, list[str]]) -> ScannerEmulator:
         aim=one("aim", ""),
         baudrate=int(one("baud", "115200")) or None,
     )
-    for text in params.get("payload", []):
-        emulator.present(text)
-    for hexed in params.get("payload_hex", []):
-        emulator.present(bytes.fromhex(hexed))
+    payloads: list[bytes | str] = list(params.get("payload", []))
+    payloads += [bytes.fromhex(h) for h in params.get("payload_hex", [])]
+    if payloads:
+        # Presented a little after the open, as a person would: a driver discards input
+        # that was waiting when it opened the port.
+        delay = float(one("delay_ms", "200")) / 1000.0
+
+        def present_all() -> None:
+            for p in payloads:
+                emulator.present(p)
+
+        timer = threading.Timer(delay, present_all)
+        timer.daemon = True
+        timer.start()
     return emulator
 
 

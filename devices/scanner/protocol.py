@@ -162,15 +162,30 @@ def _as_text(raw: bytes, codec: str) -> str | None:
     return None if _CONTROL.search(text) else text
 
 
+#: UTF-8 text in this range (Latin-1 supplement … Arabic) is what GB18030 double-byte
+#: Chinese looks like when misread as UTF-8, and is rare on a Chinese kiosk.
+_UNLIKELY_UTF8 = re.compile(r"[\u0080-\u07ff]")
+
+
 def decode_payload(raw: bytes, encoding: PayloadEncoding = PayloadEncoding.AUTO) -> Payload:
-    """Decode a frame. AUTO tries UTF-8 first: GB18030 accepts almost any byte pair, so a
-    valid UTF-8 multi-byte sequence is far stronger evidence. Control characters other
-    than TAB/CR/LF mean binary."""
+    """Decode a frame. Control characters other than TAB/CR/LF mean binary.
+
+    AUTO tries UTF-8 first (GB18030 accepts almost any byte pair, so valid UTF-8 multi-byte
+    sequences are stronger evidence) unless the UTF-8 reading contains U+0080–U+07FF and
+    the bytes are also valid GB18030. Some short byte strings are valid in both encodings
+    and no rule can tell them apart: configure ``encoding`` when the scanner's is known.
+    """
     if encoding is PayloadEncoding.BINARY:
         return Payload(raw, None, "binary")
     if raw.isascii():
         text = _as_text(raw, "ascii")
         return Payload(raw, text, "ascii" if text is not None else "binary")
+    if encoding is PayloadEncoding.AUTO:
+        utf8 = _as_text(raw, "utf-8")
+        if utf8 is not None and _UNLIKELY_UTF8.search(utf8):
+            gb = _as_text(raw, "gb18030")
+            if gb is not None:
+                return Payload(raw, gb, "gb18030")
     order = {
         PayloadEncoding.AUTO: ("utf-8", "gb18030"),
         PayloadEncoding.UTF8: ("utf-8",),

@@ -1,0 +1,1 @@
+"""Code scanning tests (issue 7)."""
