@@ -112,8 +112,8 @@ class Document:
                 out.append(b.caption)
             elif isinstance(b, Barcode):
                 out.append(b.data)
-            elif isinstance(b, Signature):
-                out.append(b.label)
+            elif isinstance(b, Signature):  # the blanks to write on are not text
+                out += [f"{b.label}：", f"{b.date_label}：年月日"]
         if self.footer:
             out.append(self.footer)
         return out

@@ -5,7 +5,7 @@ Chinese uses an **embedded** TrueType font — WQY Micro Hei from ``fonts-wqy-mi
 font (STSong-Light) is not embedded and shows as blanks or boxes on viewers without
 poppler-data (STACK.md); OpenType/CFF fonts such as Noto CJK are rejected by reportlab.
 reportlab subsets the TTF and writes a ToUnicode map, so the text can be extracted
-(``pdftotext``) — the tests check exactly that. QR codes (reportlab's encoder) and
+(``pdftotext``) — the tests check exactly that. QR codes (``qrcode``'s encoder) and
 barcodes are drawn as vectors (no bitmap).
 
 Layout: blocks become lines of fixed height, laid top to bottom; A4 breaks pages,
@@ -21,9 +21,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from reportlab.graphics.barcode import qrencoder
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -66,6 +64,19 @@ def font_path() -> Path:
     raise FontMissingError(
         "no CJK TrueType font found (install fonts-wqy-microhei or set KIOSK_CJK_FONT)"
     )
+
+
+def qr_matrix(payload: str) -> list[list[bool]]:
+    """QR modules (error correction M, best mask) without the quiet zone.
+
+    The ``qrcode`` package rather than reportlab's own encoder: same output, half the time.
+    """
+    import qrcode  # type: ignore[import-untyped]  # no stubs published
+
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    qr.add_data(payload)
+    qr.make(fit=True)
+    return [[bool(v) for v in row] for row in qr.get_matrix()]
 
 
 def warm_up() -> None:
@@ -153,11 +164,21 @@ class _Layout:
         side = min(size_mm * mm, self.spec.content_width)
         width = self.spec.content_width
 
-        qr: Any = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)  # untyped library
-        qr.addData(payload)
-        qr.make()
-        count = qr.getModuleCount()
-        dark = [(r, col) for r in range(count) for col in range(count) if qr.isDark(r, col)]
+        matrix = qr_matrix(payload)
+        count = len(matrix)
+        # Horizontal runs of dark modules: one rectangle per run keeps the page stream small.
+        runs: list[tuple[int, int, int]] = []
+        for r, row in enumerate(matrix):
+            col = 0
+            while col < count:
+                if row[col]:
+                    end = col
+                    while end < count and row[end]:
+                        end += 1
+                    runs.append((r, col, end - col))
+                    col = end
+                else:
+                    col += 1
         module = side / (count + 4)  # with a two-module quiet zone each side
 
         def draw(c: Canvas, x: float, y: float) -> None:
@@ -165,8 +186,8 @@ class _Layout:
             top = y - 2 * module
             c.setFillColorRGB(0, 0, 0)
             path = c.beginPath()
-            for r, col in dark:
-                path.rect(left + col * module, top - (r + 1) * module, module, module)
+            for r, col, n in runs:
+                path.rect(left + col * module, top - (r + 1) * module, n * module, module)
             c.drawPath(path, stroke=0, fill=1)
 
         self.lines.append(_Line(side + 2, draw))

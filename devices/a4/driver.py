@@ -157,6 +157,10 @@ class CupsPrinter(Device):
             if self.host is None:
                 self._conn = cups.Connection()
             else:
+                # libcups builds job URIs from its global server and port (ippPort()), not
+                # from the connection: set them too, or printFile names the wrong printer.
+                cups.setServer(self.host)
+                cups.setPort(self.port or 631)
                 self._conn = cups.Connection(host=self.host, port=self.port or 631)
             self._conn.getPrinterAttributes(self.queue, requested_attributes=["printer-state"])
         except (RuntimeError, cups.IPPError, cups.HTTPError) as err:

@@ -1,0 +1,1 @@
+"""Tests of printing (issue 6)."""
