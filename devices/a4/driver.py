@@ -22,7 +22,9 @@ Status: idle polling of ``printer-state`` / ``printer-state-reasons`` every
 ``poll_interval`` seconds; detail ``{"paper": "ok|near_end|out", "cover": "open|closed",
 "printer": "online|offline"}`` as for receipt printers.
 
-Threading: libcups is called only on the device worker (devices.base). Personal data:
+Threading: libcups is called only on the device worker (devices.base). For a
+``cups://HOST:PORT/…`` URL the driver also sets libcups's process-wide server and port
+(job URIs are built from them), so one process should talk to one CUPS server. Personal data:
 documents are written to a private temporary file (0600) for the spooler and deleted
 after submission; titles are the document kind, never a name.
 """

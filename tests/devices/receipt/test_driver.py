@@ -232,3 +232,18 @@ def test_missing_printer_is_no_device(make_printer: MakePrinter, tmp_path: Path)
         printer.check_status(timeout=2).wait(5)
     assert info.value.exit_code == ExitCode.DEVICE_NOT_FOUND
     assert printer.status.state == DeviceState.NO_DEVICE
+
+
+def test_in_process_sim_url(make_printer: MakePrinter, tmp_path: Path) -> None:
+    out = tmp_path / "sim-jobs"
+    printer = make_printer(f"sim://receipt?out={out}&fault=paper_near_end&width=384")
+    result = printer.print_document(receipt(), timeout=10).wait(15)
+    assert result["status"]["detail"]["paper"] == "near_end"
+    printer.stop()  # closing the port ends the connection; the cut already ended the job
+    job = json.loads((out / "job-0001.json").read_text("utf-8"))
+    assert job["source"] == "sim" and job["printed"] is True
+    assert job["qr_payloads"] == receipt().qr_payloads()
+    from PIL import Image
+
+    with Image.open(out / "job-0001.png") as img:
+        assert img.width == 384
