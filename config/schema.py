@@ -110,6 +110,8 @@ class PlatformConfig(_Strict):
     verify_tls: bool | Path = True
     #: Seconds between cheap health probes while the link is down.
     probe_interval_s: float = Field(default=5.0, gt=0)
+    #: On-disk copy of the service catalogue, shown when the kiosk starts offline.
+    catalog_cache: Path = Path("var/catalog.json")
 
 
 class OutboxConfig(_Strict):

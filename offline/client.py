@@ -432,9 +432,12 @@ def _error_from(status: int, body: Any) -> PlatformError:
         )
     if status == 422:
         fields: list[FieldError] = []
-        for f in doc.get("fields") or []:
+        raw_fields = doc.get("fields")
+        for f in raw_fields if isinstance(raw_fields, list) else []:
             if isinstance(f, dict):
-                loc = tuple(p for p in f.get("loc") or [] if isinstance(p, str | int))
+                raw_loc = f.get("loc")
+                loc_items = raw_loc if isinstance(raw_loc, list) else []
+                loc = tuple(p for p in loc_items if isinstance(p, str | int))
                 fields.append(FieldError(loc, str(f.get("msg", ""))))
         return PlatformValidationError(fields, message=error_code or "")
     suffix = f", {error_code}" if error_code else ""

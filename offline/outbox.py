@@ -19,6 +19,15 @@ its row is committed and the WAL is fsync'd, so an item acknowledged to a flow s
     last_error       TEXT     -- status codes, reason codes, field locations; never values
     result           TEXT     -- JSON of the platform's non-personal answer (case number …)
 
+Durability
+----------
+``enqueue`` (and a technician's ``retry``/``purge``) commit with ``synchronous=FULL``. The
+sender's status updates (delivered, retry, dead) commit with ``synchronous=NORMAL``: still
+atomic and consistent, and made durable by the next FULL commit or checkpoint. Losing one to a
+power cut only means the item is sent again, with the same Idempotency-Key, and the platform
+answers with the case it already has; not waiting for an fsync per delivery keeps the drain
+rate up on slow storage.
+
 Threading contract
 ------------------
 One connection shared by all threads, every statement under one lock. SQLite takes one writer
@@ -87,8 +96,6 @@ CREATE TABLE IF NOT EXISTS items (
 );
 CREATE INDEX IF NOT EXISTS items_pending_by_session
     ON items (session_id, id) WHERE state = 'pending';
-CREATE INDEX IF NOT EXISTS items_pending_by_age
-    ON items (created_at) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS items_by_state ON items (state, id);
 """
 
@@ -336,7 +343,7 @@ class Outbox:
 
     def mark_delivered(self, item: OutboxItem, result: Mapping[str, Any]) -> None:
         now = self._clock()
-        changed = self._write(
+        changed = self._write_lazy(
             "UPDATE items SET state = 'delivered', delivered_at = ?, result = ?,"
             " attempts = attempts + 1, last_error = NULL WHERE id = ? AND state = 'pending'",
             (now, json.dumps(dict(result), ensure_ascii=False), item.id),
@@ -345,7 +352,7 @@ class Outbox:
             self._emit(ItemDelivered(item.id, item.kind, item.session_id, dict(result)))
 
     def mark_dead(self, item: OutboxItem, reason: str) -> None:
-        changed = self._write(
+        changed = self._write_lazy(
             "UPDATE items SET state = 'dead', dead_at = ?, last_error = ?,"
             " attempts = attempts + 1 WHERE id = ? AND state = 'pending'",
             (self._clock(), reason, item.id),
@@ -358,7 +365,7 @@ class Outbox:
         self._emit(ItemDead(item.id, item.kind, item.session_id, reason))
 
     def mark_retry(self, item: OutboxItem, reason: str, next_attempt_at: float) -> None:
-        self._write(
+        self._write_lazy(
             "UPDATE items SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
             " WHERE id = ? AND state = 'pending'",
             (reason, next_attempt_at, item.id),
@@ -429,16 +436,28 @@ class Outbox:
         sql = f"SELECT {_COLUMNS} FROM items {where} ORDER BY id {order} LIMIT ?"  # noqa: S608
         return [_item(r) for r in self._read(sql, args)]
 
-    def due_heads(self, now: float, *, limit: int) -> list[OutboxItem]:
-        """The oldest pending item of each session, if it is due, oldest first."""
+    def due_heads(
+        self, now: float, *, limit: int, busy: frozenset[str] = frozenset(), scan: int = 64
+    ) -> list[OutboxItem]:
+        """The oldest pending item of each session not in ``busy``, if due; oldest first.
+
+        Only a session's oldest pending item carries a backoff time (later ones keep their
+        enqueue time), so an item is sendable exactly when it is its session's first pending
+        item and due. The oldest ``scan`` pending rows are looked at first (cheap, by index);
+        only if they yield nothing is every session's head computed.
+        """
+        sql = f"SELECT {_COLUMNS} FROM items WHERE state = 'pending' ORDER BY id LIMIT ?"  # noqa: S608
+        rows = self._read(sql, (scan,))
+        found = _pick_heads(rows, now, limit, busy)
+        if found or len(rows) < scan:
+            return found
         rows = self._read(
             f"SELECT {_I_COLUMNS} FROM items i"  # noqa: S608 - constant columns
             " JOIN (SELECT MIN(id) AS id FROM items WHERE state = 'pending'"
-            " GROUP BY session_id) h ON i.id = h.id"
-            " WHERE i.next_attempt_at <= ? ORDER BY i.id LIMIT ?",
-            (now, limit),
+            " GROUP BY session_id) h ON i.id = h.id ORDER BY i.id",
+            (),
         )
-        return [_item(r) for r in rows]
+        return _pick_heads(rows, now, limit, busy)
 
     def next_due_at(self) -> float | None:
         rows = self._read("SELECT MIN(next_attempt_at) FROM items WHERE state = 'pending'", ())
@@ -515,6 +534,15 @@ class Outbox:
         with self._translate(), self._lock:
             return self._db.execute(sql, args).rowcount
 
+    def _write_lazy(self, sql: str, args: tuple[Any, ...]) -> int:
+        """A status update that need not wait for its own fsync (see "Durability")."""
+        with self._translate(), self._lock:
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            try:
+                return self._db.execute(sql, args).rowcount
+            finally:
+                self._db.execute("PRAGMA synchronous = FULL")
+
     def _read(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with self._translate(), self._lock:
             return self._db.execute(sql, args).fetchall()
@@ -525,6 +553,24 @@ class Outbox:
                 listener(event)
             except Exception:
                 log.exception("outbox listener failed")
+
+
+def _pick_heads(
+    rows: list[tuple[Any, ...]], now: float, limit: int, busy: frozenset[str]
+) -> list[OutboxItem]:
+    seen: set[str] = set()
+    found: list[OutboxItem] = []
+    for row in rows:  # in id order: the first row of a session is its head
+        session, due_at = str(row[2]), float(row[8])
+        if session in seen:
+            continue
+        seen.add(session)
+        if session in busy or due_at > now:
+            continue
+        found.append(_item(row))
+        if len(found) >= limit:
+            break
+    return found
 
 
 def _item(row: tuple[Any, ...]) -> OutboxItem:

@@ -253,6 +253,8 @@ def _load(path: Path) -> tuple[dict[str, bytes], str, dict[str, float]]:
     if current not in keys:
         raise OutboxKeyError(f"outbox key file {path}: current key {current} is missing")
     raw_retired = doc.get("retired_at") or {}
+    if not isinstance(raw_retired, dict):
+        raise OutboxKeyError(f"outbox key file {path}: 'retired_at' is not an object")
     retired = {str(k): float(v) for k, v in raw_retired.items() if isinstance(v, int | float)}
     return keys, current, retired
 

@@ -146,6 +146,7 @@ class Sender:
         while not self._stop.is_set():
             self._wake.clear()  # before looking: a wake-up after this point is kept
             now = time.time()
+            timeout = self.tick_s
             try:
                 if now - last_window >= self.tick_s:
                     self.outbox.check_window()
@@ -153,34 +154,30 @@ class Sender:
                 if now - last_purge >= self.purge_every_s:
                     self.outbox.purge()
                     last_purge = now
-                timeout = self.tick_s
                 if self.client.link.state != LinkState.OFFLINE:
-                    self._dispatch(now)
-                    due = self.outbox.next_due_at()
-                    if due is not None and due > now:
-                        timeout = min(self.tick_s, due - now)
+                    busy = self._dispatch(now)
+                    if not busy:  # idle: sleep until the next backoff ends
+                        due = self.outbox.next_due_at()
+                        if due is not None and due > now:
+                            timeout = min(self.tick_s, due - now)
             except OutboxError:
                 log.exception("outbox sender loop failed; retrying")
-                timeout = self.tick_s
+            # A finished delivery or an enqueue sets _wake; otherwise look again after a tick.
             self._wake.wait(timeout)
 
-    def _dispatch(self, now: float) -> None:
+    def _dispatch(self, now: float) -> bool:
+        """Hand due heads of idle sessions to free workers; True if any are in flight."""
         with self._lock:
             free = self.workers - len(self._in_flight)
-            busy = set(self._in_flight)
-        if free <= 0:
-            return
-        for item in self.outbox.due_heads(now, limit=free + len(busy)):
-            if item.session_id in busy:
-                continue
-            with self._lock:
-                self._in_flight.add(item.session_id)
-            busy.add(item.session_id)
-            assert self._pool is not None
-            self._pool.submit(self._deliver, item)
-            free -= 1
-            if free == 0:
-                return
+            busy = frozenset(self._in_flight)
+        if free > 0:
+            for item in self.outbox.due_heads(now, limit=free, busy=busy):
+                with self._lock:
+                    self._in_flight.add(item.session_id)
+                assert self._pool is not None
+                self._pool.submit(self._deliver, item)
+        with self._lock:
+            return bool(self._in_flight)
 
     # -- one delivery (worker thread) --------------------------------------------------
 
