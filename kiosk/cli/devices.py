@@ -121,5 +121,8 @@ def selftest(
 
 
 # Device-class commands register themselves on `app` and `emulate` when imported.
-from kiosk.cli import devices_idcard, devices_printer  # noqa: E402, F401
-from kiosk.cli import devices_scanner  # noqa: E402, F401
+from kiosk.cli import (  # noqa: E402, F401
+    devices_idcard,
+    devices_printer,
+    devices_scanner,
+)

@@ -16,7 +16,7 @@ import typer
 from config import ConfigError, ExitCode
 from config.logs import setup_logging
 from devices.errors import DeviceError
-from kiosk.cli import config_cmd, devices, flows_cmd, queue_cmd, sandbox_cmd
+from kiosk.cli import app_cmd, config_cmd, devices, flows_cmd, queue_cmd, sandbox_cmd
 from kiosk.cli.common import CliState, err
 
 app = typer.Typer(
@@ -27,6 +27,8 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.command("run")(app_cmd.run)
+app.command("demo")(app_cmd.demo)
 app.add_typer(devices.app, name="devices")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(queue_cmd.app, name="queue")

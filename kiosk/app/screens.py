@@ -1,0 +1,481 @@
+"""The screens: home (categories, search), a flow step drawn from its view-model, out of
+service. Widgets only draw and turn taps into events; they hold no flow logic.
+
+Every screen that shows personal data clears it in :meth:`wipe` (the session controller
+calls it before the home screen shows again). Text comes in both languages from the
+view-models; the chrome strings are in :data:`CHROME`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from flows import events as ev
+from flows.catalogue import Availability, CatalogItem
+from flows.model import Text
+from flows.views import ChoiceView, FieldView, StepView
+from kiosk.app.search import SearchEntry, build_index, search
+from kiosk.app.theme import Theme
+from kiosk.app.widgets.keypad import KeypadInput
+
+#: Home categories in display order: (key, zh_CN, en, catalogue categories shown there).
+CATEGORIES: list[tuple[str, str, str, tuple[str, ...]]] = [
+    ("yijianshi", "一件事", "One-thing bundles", ("yijianshi", "benefit", "cross_region")),
+    ("self_service", "24小时自助", "24-hour self-service", ("self_service_24h", "query")),
+    ("tax", "泉税驿站", "Tax station", ("tax",)),
+    ("certificate", "证明打印", "Certificates", ("certificate",)),
+    ("query", "查询", "Look up", ("query",)),
+]
+
+CHROME: dict[str, Text] = {
+    "welcome": Text("欢迎使用政务服务自助终端", "Welcome to the government service kiosk"),
+    "choose": Text("请选择您要办理的事项", "Choose a service"),
+    "search": Text("搜索事项（汉字、拼音或首字母）", "Search (name, pinyin or initials)"),
+    "elder": Text("长辈版", "Large print"),
+    "standard": Text("标准版", "Standard"),
+    "language": Text("English", "中文"),
+    "offline": Text(
+        "网络中断：可继续办理，申请将在网络恢复后自动提交",
+        "Offline: you can still apply; it is sent when the link returns",
+    ),
+    "offline_full": Text(
+        "网络中断且待提交申请已满，暂停受理新申请",
+        "Offline and the queue is full: no new applications",
+    ),
+    "out_of_service": Text(
+        "暂停服务，请联系大厅工作人员", "Out of service — please ask a member of staff"
+    ),
+    "continue": Text("继续办理", "I need more time"),
+    "still_there": Text("还需要更多时间吗？", "Do you need more time?"),
+    "busy": Text("正在处理，请稍候…", "Working, please wait…"),
+    "back_home": Text("返回首页", "Home"),
+    "all": Text("全部", "All"),
+    "print_preview": Text("打印预览", "Print preview"),
+    "assistant_calling": Text("正在呼叫工作人员…", "Calling for help…"),
+    "assistant_connected": Text("工作人员正在协助您", "A member of staff is helping you"),
+    "seconds": Text("秒", "s"),
+}
+
+ATTRACT = [
+    Text("请刷身份证或出示鲁通码开始办理", "Tap a service, then use your ID card or 鲁通码"),
+    Text("新生儿出生、退休等“一件事”一次办", "Birth, retirement… one form, one submission"),
+    Text("24小时证明自助打印", "Certificates printed 24 hours a day"),
+    Text("泉税驿站：个税、社保费自助办理", "Tax station: income tax and contributions"),
+]
+
+
+def tr(text: Text | None, language: str) -> str:
+    if text is None:
+        return ""
+    return text.zh_CN if language == "zh_CN" else text.en
+
+
+def clear_layout(layout: Any) -> None:
+    while layout.count():
+        child = layout.takeAt(0)
+        widget = child.widget()
+        if widget is not None:
+            widget.setParent(None)
+            widget.deleteLater()
+        elif child.layout() is not None:
+            clear_layout(child.layout())
+
+
+def big_button(text: str, *, name: str = "", enabled: bool = True) -> QPushButton:
+    button = QPushButton(text)
+    if name:
+        button.setObjectName(name)
+    button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    button.setEnabled(enabled)
+    return button
+
+
+def qr_pixmap(payload: str, size: int = 220) -> QPixmap:
+    """A QR code drawn with the ``qrcode`` package (printing extra) into a QPixmap."""
+    import qrcode  # type: ignore[import-untyped]  # no stubs published
+
+    matrix = qrcode.QRCode(border=2, box_size=1)
+    matrix.add_data(payload)
+    matrix.make(fit=True)
+    cells = matrix.get_matrix()
+    n = len(cells)
+    image = QImage(n, n, QImage.Format.Format_Mono)
+    image.fill(0)
+    for y, row in enumerate(cells):
+        for x, dark in enumerate(row):
+            image.setPixel(x, y, 1 if not dark else 0)
+    return QPixmap.fromImage(image).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio)
+
+
+class HomeScreen(QWidget):
+    """Categories, the services of the chosen one, search, elder mode and language."""
+
+    item_chosen = Signal(str)  # item code
+    elder_toggled = Signal()
+    language_toggled = Signal()
+
+    def __init__(self, language: Callable[[], str], theme: Callable[[], Theme]) -> None:
+        super().__init__()
+        self._language = language
+        self._theme = theme
+        self._items: list[CatalogItem] = []
+        self._availability: dict[str, Availability] = {}
+        self._index: list[SearchEntry] = []
+        self.category = CATEGORIES[0][0]
+        self.query = ""
+        self._attract_i = 0
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.title = QLabel()
+        self.title.setObjectName("title")
+        top.addWidget(self.title, 1)
+        self.elder_button = big_button("")
+        self.elder_button.clicked.connect(self.elder_toggled.emit)
+        self.language_button = big_button("")
+        self.language_button.clicked.connect(self.language_toggled.emit)
+        top.addWidget(self.elder_button)
+        top.addWidget(self.language_button)
+        layout.addLayout(top)
+        self.attract = QLabel()
+        self.attract.setObjectName("banner")
+        layout.addWidget(self.attract)
+        self.categories = QHBoxLayout()
+        layout.addLayout(self.categories)
+        self.search_label = QLabel()
+        layout.addWidget(self.search_label)
+        self.search_button = big_button("")
+        self.search_button.clicked.connect(self._toggle_search)
+        layout.addWidget(self.search_button)
+        self.search_pad = KeypadInput("letters")
+        self.search_pad.changed.connect(self._search_changed)
+        self.search_pad.submitted.connect(lambda _v: self.search_pad.hide())
+        self.search_pad.hide()
+        layout.addWidget(self.search_pad)
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.grid_host)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        layout.addWidget(scroll, 1)
+        self.item_buttons: dict[str, QPushButton] = {}
+
+    def set_items(self, items: Sequence[CatalogItem], avail: Sequence[Availability]) -> None:
+        if [i.code for i in items] != [i.code for i in self._items]:
+            self._index = build_index((i.code, i.name, i.keywords) for i in items)
+        self._items = list(items)
+        self._availability = {a.item_code: a for a in avail}
+        self.redraw()
+
+    def next_attract(self) -> None:
+        self._attract_i = (self._attract_i + 1) % len(ATTRACT)
+        self.attract.setText(tr(ATTRACT[self._attract_i], self._language()))
+
+    def _toggle_search(self) -> None:
+        self.search_pad.setVisible(not self.search_pad.isVisible())
+
+    def _search_changed(self, value: str) -> None:
+        self.query = value
+        self.redraw()
+
+    def choose_category(self, key: str) -> None:
+        self.category = key
+        self.query = ""
+        self.search_pad.clear()
+        self.redraw()
+
+    def reset(self) -> None:
+        self.choose_category(CATEGORIES[0][0])
+        self.search_pad.hide()
+
+    def visible_codes(self) -> list[str]:
+        if self.query:
+            return search(self._index, self.query)
+        cats = next(c[3] for c in CATEGORIES if c[0] == self.category)
+        return [i.code for i in self._items if i.category in cats]
+
+    def redraw(self) -> None:
+        lang = self._language()
+        theme = self._theme()
+        self.title.setText(tr(CHROME["welcome"], lang))
+        self.elder_button.setText(
+            tr(CHROME["standard" if theme.name == "elder" else "elder"], lang)
+        )
+        self.language_button.setText(tr(CHROME["language"], lang))
+        self.attract.setText(tr(ATTRACT[self._attract_i], lang))
+        self.search_button.setText(tr(CHROME["search"], lang))
+        self.search_label.setText(self.query)
+        clear_layout(self.categories)
+        for key, zh, en, _cats in CATEGORIES:
+            b = big_button(zh if lang == "zh_CN" else en, name="category")
+            b.setCheckable(True)
+            b.setChecked(key == self.category and not self.query)
+            b.clicked.connect(lambda _=False, k=key: self.choose_category(k))
+            self.categories.addWidget(b)
+        clear_layout(self.grid)
+        self.item_buttons = {}
+        by_code = {i.code: i for i in self._items}
+        columns = 2 if theme.name == "elder" else 3
+        codes = self.visible_codes()[: theme.items_per_page * 4]
+        for n, code in enumerate(codes):
+            item = by_code[code]
+            avail = self._availability.get(code)
+            ok = avail is None or avail.available
+            label = item.name if lang == "zh_CN" else (item.name_en or item.name)
+            if not ok and avail is not None:
+                label += "\n" + tr(avail.reason_text, lang)
+            b = big_button(label, enabled=ok)
+            b.clicked.connect(lambda _=False, c=code: self.item_chosen.emit(c))
+            self.grid.addWidget(b, n // columns, n % columns)
+            self.item_buttons[code] = b
+
+
+class StepScreen(QWidget):
+    """Draws one :class:`StepView`; taps become ``Press``/``Input`` events."""
+
+    acted = Signal(object)  # flows.events.Press | flows.events.Input
+
+    def __init__(self, language: Callable[[], str]) -> None:
+        super().__init__()
+        self._language = language
+        self.view: StepView | None = None
+        self._editing: str | None = None
+        self.keypad: KeypadInput | None = None
+        self.buttons: dict[str, QPushButton] = {}
+        self.choice_buttons: dict[tuple[str, str], QPushButton] = {}
+        self.field_labels: dict[str, QLabel] = {}
+        self._layout = QVBoxLayout(self)
+
+    def wipe(self) -> None:
+        """Forget the view (it may hold personal data) and every widget drawn from it."""
+        self.view = None
+        self._editing = None
+        self.keypad = None
+        self.buttons = {}
+        self.choice_buttons = {}
+        self.field_labels = {}
+        clear_layout(self._layout)
+
+    def show_view(self, view: StepView) -> None:
+        if self.view is None or view.step_id != self.view.step_id:
+            self._editing = None
+        self.view = view
+        self.redraw()
+
+    def redraw(self) -> None:
+        view = self.view
+        if view is None:
+            return
+        lang = self._language()
+        self.buttons = {}
+        self.choice_buttons = {}
+        self.field_labels = {}
+        self.keypad = None
+        clear_layout(self._layout)
+        head = QHBoxLayout()
+        item = QLabel(tr(view.item_name, lang))
+        head.addWidget(item, 1)
+        progress = QLabel(f"{view.progress.index}/{view.progress.total}")
+        head.addWidget(progress)
+        self._layout.addLayout(head)
+        title = QLabel(tr(view.title, lang))
+        title.setObjectName("title")
+        title.setWordWrap(True)
+        self._layout.addWidget(title)
+        if view.assistant in ("calling", "connected"):
+            banner = QLabel(tr(CHROME[f"assistant_{view.assistant}"], lang))
+            banner.setObjectName("banner")
+            self._layout.addWidget(banner)
+        if view.countdown.state == "warning":
+            self._add_countdown(view, lang)
+        if view.prompt is not None:
+            prompt = QLabel(tr(view.prompt, lang))
+            prompt.setWordWrap(True)
+            self._layout.addWidget(prompt)
+        if view.error is not None:
+            error = QLabel(tr(view.error, lang))
+            error.setObjectName("faultBanner")
+            error.setWordWrap(True)
+            self._layout.addWidget(error)
+        if view.busy:
+            busy = QLabel(tr(CHROME["busy"], lang))
+            busy.setObjectName("banner")
+            self._layout.addWidget(busy)
+        body = QWidget()
+        body_layout = QVBoxLayout(body)
+        if view.text is not None:
+            text = QLabel(tr(view.text, lang))
+            text.setWordWrap(True)
+            text.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+            body_layout.addWidget(text)
+        for row in view.summary:
+            body_layout.addWidget(QLabel(f"{tr(row.label, lang)}：{row.value}"))
+        for field in view.fields:
+            self._add_field(body_layout, field, lang)
+        if view.materials:
+            for m in view.materials:
+                status = {
+                    "licence": "✔ 电子证照",
+                    "captured": "✔",
+                    "waived": "容缺",
+                    "missing": "✘",
+                }
+                body_layout.addWidget(QLabel(f"{tr(m.name, lang)}　{status.get(m.status, '')}"))
+        if view.choices:
+            self._add_choices(body_layout, view.choices, None, lang)
+        if view.payment is not None:
+            body_layout.addWidget(QLabel(view.payment.amount_text))
+            qr = QLabel()
+            qr.setPixmap(qr_pixmap(view.payment.qr))
+            body_layout.addWidget(qr)
+        if isinstance(view.result, dict) and view.step_type not in ("print",):
+            for key, value in view.result.items():
+                if isinstance(value, str | int | float):
+                    body_layout.addWidget(QLabel(f"{key}：{value}"))
+        body_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(body)
+        self._layout.addWidget(scroll, 1)
+        if self._editing is not None:
+            self._add_keypad(view, lang)
+        bar = QHBoxLayout()
+        for b in view.buttons:
+            button = big_button(tr(b.label, lang), name="primary" if b.primary else "")
+            button.setEnabled(b.enabled and not (view.busy and b.action not in ("help", "cancel")))
+            button.clicked.connect(
+                lambda _=False, a=b.action, v=b.value: self.acted.emit(ev.Press(a, v))
+            )
+            bar.addWidget(button)
+            self.buttons[b.action] = button
+        self._layout.addLayout(bar)
+
+    def _add_countdown(self, view: StepView, lang: str) -> None:
+        box = QHBoxLayout()
+        remaining = view.countdown.remaining_s
+        secs = "" if remaining is None else f" {int(remaining)}{tr(CHROME['seconds'], lang)}"
+        label = QLabel(tr(CHROME["still_there"], lang) + secs)
+        label.setObjectName("countdown")
+        box.addWidget(label, 1)
+        more = big_button(tr(CHROME["continue"], lang), name="primary")
+        more.clicked.connect(lambda: self.acted.emit(ev.Press("continue")))
+        box.addWidget(more)
+        self.buttons["continue_banner"] = more
+        self._layout.addLayout(box)
+
+    def _add_field(self, layout: QVBoxLayout, field: FieldView, lang: str) -> None:
+        line = QHBoxLayout()
+        name = tr(field.label, lang) + ("*" if field.required else "")
+        line.addWidget(QLabel(name))
+        shown = field.display or ""
+        value = QLabel(shown)
+        value.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        self.field_labels[field.id] = value
+        line.addWidget(value, 1)
+        keypad_kinds = {"text", "number", "money", "date", "year", "phone", "id_number", "code"}
+        if field.editable and field.kind in keypad_kinds:
+            edit = big_button("✎")
+            edit.clicked.connect(lambda _=False, f=field.id: self._edit(f))
+            self.buttons[f"edit:{field.id}"] = edit
+            line.addWidget(edit)
+        layout.addLayout(line)
+        if field.editable and field.choices:
+            self._add_choices(layout, field.choices, field, lang)
+        if field.error is not None:
+            err = QLabel(tr(field.error, lang))
+            err.setObjectName("faultBanner")
+            layout.addWidget(err)
+
+    def _add_choices(
+        self,
+        layout: QVBoxLayout,
+        choices: Sequence[ChoiceView],
+        field: FieldView | None,
+        lang: str,
+    ) -> None:
+        grid = QGridLayout()
+        for n, c in enumerate(choices):
+            text = tr(c.label, lang)
+            if c.reason is not None and not c.enabled:
+                text += f"（{tr(c.reason, lang)}）"
+            button = big_button(("● " if c.selected else "") + text, enabled=c.enabled)
+            button.clicked.connect(lambda _=False, c=c, f=field: self._choose(c, f))
+            grid.addWidget(button, n // 3, n % 3)
+            self.choice_buttons[(c.action, c.value)] = button
+        layout.addLayout(grid)
+
+    def _choose(self, choice: ChoiceView, field: FieldView | None) -> None:
+        if field is None:
+            self.acted.emit(ev.Press(choice.action, choice.value))
+            return
+        if field.kind == "multi_choice":
+            picked = [c.value for c in field.choices if c.selected]
+            if choice.value in picked:
+                picked.remove(choice.value)
+            else:
+                picked.append(choice.value)
+            self.acted.emit(ev.Input(field.id, ",".join(picked)))
+        else:
+            self.acted.emit(ev.Input(field.id, choice.value))
+
+    def _edit(self, field_id: str) -> None:
+        self._editing = None if self._editing == field_id else field_id
+        self.redraw()
+
+    def _add_keypad(self, view: StepView, lang: str) -> None:
+        field = next((f for f in view.fields if f.id == self._editing), None)
+        if field is None:
+            self._editing = None
+            return
+        kind = {
+            "id_number": "id_number",
+            "phone": "phone",
+            "number": "digits",
+            "money": "digits",
+            "year": "digits",
+            "date": "digits",
+        }.get(field.kind, "letters")
+        pad = KeypadInput(kind)
+        pad.set_value(field.value or "")
+        pad.submitted.connect(lambda value, f=field.id: self._submit_field(f, value))
+        self.keypad = pad
+        self._layout.addWidget(pad)
+
+    def _submit_field(self, field_id: str, value: str) -> None:
+        self._editing = None
+        self.acted.emit(ev.Input(field_id, value))
+
+
+class OutOfServiceScreen(QWidget):
+    def __init__(self, language: Callable[[], str]) -> None:
+        super().__init__()
+        self._language = language
+        layout = QVBoxLayout(self)
+        self.label = QLabel()
+        self.label.setObjectName("title")
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.label.setWordWrap(True)
+        layout.addWidget(self.label, 1)
+        self.detail = QLabel()
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.detail.setWordWrap(True)
+        layout.addWidget(self.detail)
+
+    def set_reason(self, detail: str) -> None:
+        self.label.setText(tr(CHROME["out_of_service"], self._language()))
+        self.detail.setText(detail)

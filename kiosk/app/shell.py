@@ -1,0 +1,468 @@
+"""The kiosk window and the session controller.
+
+:class:`KioskController` is the GUI-thread glue: it starts a flow when a citizen taps a
+service, feeds the flow engine with the citizen's taps, with results posted by the runtime
+(through the :class:`EventBridge`) and with a one-second tick, and carries out the effects
+the engine returns — drawing ``Show`` itself and handing everything else to
+:class:`kiosk.runtime.Runtime`, which never blocks. On ``EndSession`` (finish, cancel,
+timeout) every widget that held personal data is wiped before the home screen shows.
+
+:class:`KioskWindow` is the citizen's window (full screen, frameless, locked down);
+:class:`CitizenWindow` is the second screen of the staffed window-terminal mode, showing the
+citizen what the clerk is submitting and taking the 好差评 evaluation.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QMouseEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from config.logs import Safe
+from devices.base import DeviceState
+from flows import events as ev
+from flows.engine import FlowEngine
+from flows.views import StepView
+from kiosk.app.lockdown import CornerTapDetector, LockdownFilter
+from kiosk.app.qt_bridge import EventBridge
+from kiosk.app.screens import CHROME, HomeScreen, OutOfServiceScreen, StepScreen, big_button, tr
+from kiosk.app.theme import ELDER, NORMAL, Theme
+from kiosk.app.tts import RecordingSpeaker, Speaker
+from kiosk.app.widgets.keypad import KeypadInput
+from kiosk.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+#: What a citizen is told about a device fault (plain Chinese first).
+FAULT_TEXT: dict[tuple[str, str], tuple[str, str]] = {
+    ("receipt_printer", "paper=out"): ("打印机缺纸，请联系工作人员", "The printer is out of paper"),
+    ("receipt_printer", "cover=open"): (
+        "打印机盖未关好，请联系工作人员",
+        "The printer cover is open",
+    ),
+    ("receipt_printer", ""): ("凭条打印机暂停服务", "The receipt printer is out of service"),
+    ("a4_printer", ""): ("A4 打印机暂停服务", "The A4 printer is out of service"),
+    ("idcard", ""): ("身份证阅读器暂停服务，可使用鲁通码", "The ID card reader is out of service"),
+    ("scanner", ""): ("扫码器暂停服务", "The code scanner is out of service"),
+    ("camera", ""): ("摄像头暂停服务", "The camera is out of service"),
+}
+
+
+def fault_text(role: str, detail: str) -> tuple[str, str]:
+    for key, value in FAULT_TEXT.items():
+        if key[0] == role and key[1] and key[1] in detail:
+            return value
+    return FAULT_TEXT.get((role, ""), (f"{role} 暂停服务", f"{role} is out of service"))
+
+
+class KioskWindow(QMainWindow):
+    """The citizen-facing window: banners on top, the current screen, the staff strip."""
+
+    def __init__(self, language: Callable[[], str]) -> None:
+        super().__init__()
+        self.setWindowTitle("全办自助终端")
+        self.allow_close = False
+        self._language = language
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(16, 8, 16, 8)
+        self.offline_banner = QLabel()
+        self.offline_banner.setObjectName("banner")
+        self.offline_banner.setWordWrap(True)
+        self.offline_banner.hide()
+        layout.addWidget(self.offline_banner)
+        self.fault_banner = QLabel()
+        self.fault_banner.setObjectName("faultBanner")
+        self.fault_banner.setWordWrap(True)
+        self.fault_banner.hide()
+        layout.addWidget(self.fault_banner)
+        self.stack = QStackedWidget()
+        layout.addWidget(self.stack, 1)
+        self.staff_strip = QLabel()
+        self.staff_strip.setWordWrap(True)
+        self.staff_strip.hide()
+        layout.addWidget(self.staff_strip)
+        self.staff_bar = QWidget()
+        bar = QHBoxLayout(self.staff_bar)
+        self.exit_button = big_button("退出终端 / Exit")
+        self.close_staff_button = big_button("关闭 / Close")
+        bar.addWidget(self.exit_button)
+        bar.addWidget(self.close_staff_button)
+        self.staff_bar.hide()
+        layout.addWidget(self.staff_bar)
+        self.pin_pad = KeypadInput("digits", masked=True)
+        self.pin_pad.hide()
+        layout.addWidget(self.pin_pad)
+        self.setCentralWidget(central)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        if self.allow_close:
+            event.accept()
+        else:
+            event.ignore()  # Alt+F4 and the window manager's close do nothing
+
+
+class CitizenWindow(QWidget):
+    """Window-terminal mode: the citizen's screen beside the clerk's console."""
+
+    def __init__(self, language: Callable[[], str]) -> None:
+        super().__init__()
+        self.setWindowTitle("办事人确认屏")
+        self._language = language
+        layout = QVBoxLayout(self)
+        self.heading = QLabel()
+        self.heading.setObjectName("title")
+        layout.addWidget(self.heading)
+        self.step = StepScreen(language)
+        layout.addWidget(self.step, 1)
+        self.idle = QLabel("欢迎办理业务 / Welcome")
+        self.idle.setObjectName("title")
+        self.idle.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.idle)
+
+    def mirror(self, view: StepView | None) -> None:
+        """Show what is being submitted; the evaluation is taken here, not on the clerk's."""
+        if view is None:
+            self.step.wipe()
+            self.step.hide()
+            self.heading.setText("")
+            self.idle.show()
+            return
+        self.idle.hide()
+        self.step.show()
+        self.heading.setText(tr(view.item_name, self._language()))
+        self.step.show_view(view)
+        interactive = view.step_type in ("evaluate", "review", "consent", "commitment")
+        for name, button in self.step.buttons.items():
+            if name not in ("help",):
+                button.setEnabled(interactive and button.isEnabled())
+        for button in self.step.choice_buttons.values():
+            button.setEnabled(interactive and button.isEnabled())
+
+
+class KioskController(QObject):
+    """Runs sessions on the GUI thread. See the module docstring."""
+
+    session_ended = Signal(str)
+    screen_shown = Signal(str)  # "home" | step type | "out_of_service"
+
+    def __init__(
+        self,
+        runtime_factory: Callable[[Callable[[object], None]], Runtime],
+        *,
+        speaker: Speaker | None = None,
+        mode: str = "kiosk",
+        language: str = "zh_CN",
+        elder: bool = False,
+        technician_pin: str = "000000",
+        tick_ms: int = 1000,
+    ) -> None:
+        super().__init__()
+        self.bridge = EventBridge()
+        self.bridge.connect_handler(self.on_posted)
+        self.language = language
+        self.theme: Theme = ELDER if elder else NORMAL
+        self.speaker: Speaker = speaker or RecordingSpeaker()
+        self.technician_pin = technician_pin
+        self.mode = mode
+        self.runtime = runtime_factory(self.bridge.post)
+        self.engine = self._new_engine()
+        self.session_id: str | None = None
+        self.current_view: StepView | None = None
+        self.window = KioskWindow(lambda: self.language)
+        self.home = HomeScreen(lambda: self.language, lambda: self.theme)
+        self.step = StepScreen(lambda: self.language)
+        self.out_of_service = OutOfServiceScreen(lambda: self.language)
+        for screen in (self.home, self.step, self.out_of_service):
+            self.window.stack.addWidget(screen)
+        self.citizen: CitizenWindow | None = (
+            CitizenWindow(lambda: self.language) if mode == "window" else None
+        )
+        self.home.item_chosen.connect(self.start_item)
+        self.home.elder_toggled.connect(self.toggle_elder)
+        self.home.language_toggled.connect(self.toggle_language)
+        self.step.acted.connect(self.feed)
+        if self.citizen is not None:
+            self.citizen.step.acted.connect(self.feed)
+        self.window.pin_pad.submitted.connect(self._check_pin)
+        self.window.close_staff_button.clicked.connect(self._close_staff)
+        self.window.exit_button.clicked.connect(self._technician_exit)
+        self._corner = CornerTapDetector()
+        self._lockdown = LockdownFilter(self)
+        self._tick = QTimer(self)
+        self._tick.setInterval(tick_ms)
+        self._tick.timeout.connect(self._on_tick)
+        self._attract = QTimer(self)
+        self._attract.setInterval(6000)
+        self._attract.timeout.connect(self.home.next_attract)
+        self.apply_theme()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self, *, fullscreen: bool = False, lockdown: bool = False) -> None:
+        self.runtime.start()
+        app = QApplication.instance()
+        if lockdown and app is not None:
+            app.installEventFilter(self._lockdown)
+        self.window.installEventFilter(self)
+        self.refresh_home()
+        self.show_home()
+        if fullscreen:
+            self.window.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
+            self.window.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, True)
+            self.window.showFullScreen()
+        else:
+            self.window.resize(1280, 800)
+            self.window.show()
+        if self.citizen is not None:
+            self.citizen.resize(1024, 768)
+            screens = QApplication.screens()
+            if len(screens) > 1:
+                self.citizen.setScreen(screens[1])
+                self.citizen.move(screens[1].geometry().topLeft())
+            self.citizen.show()
+            self.citizen.mirror(None)
+        self._attract.start()
+
+    def stop(self) -> None:
+        self._tick.stop()
+        self._attract.stop()
+        if self.engine.session is not None:
+            self.feed(ev.Press("cancel"))
+        self.runtime.stop()
+        self.speaker.close()
+        self.window.allow_close = True
+        self.window.close()
+        if self.citizen is not None:
+            self.citizen.close()
+
+    def _new_engine(self) -> FlowEngine:
+        cfg = self.runtime.settings.session
+        factor = self.theme.timeout_factor
+        return FlowEngine(
+            self.runtime.flows,
+            idle_timeout_s=cfg.idle_timeout_s * factor,
+            idle_warning_s=cfg.idle_warning_s * factor,
+        )
+
+    # -- appearance --------------------------------------------------------------------
+
+    def apply_theme(self) -> None:
+        sheet = self.theme.stylesheet()
+        self.window.setStyleSheet(sheet)
+        if self.citizen is not None:
+            self.citizen.setStyleSheet(sheet)
+        self.home.redraw()
+        self.step.redraw()
+
+    def toggle_elder(self) -> None:
+        self.theme = NORMAL if self.theme.name == "elder" else ELDER
+        if self.engine.session is None:
+            self.engine = self._new_engine()  # longer timeouts apply from the next session
+        self.apply_theme()
+        if self.theme.voice:
+            self._say(CHROME["choose"].zh_CN, CHROME["choose"].en)
+
+    def toggle_language(self) -> None:
+        self.language = "en" if self.language == "zh_CN" else "zh_CN"
+        self.home.redraw()
+        self.step.redraw()
+        self.refresh_banners()
+
+    def _say(self, zh: str, en: str) -> None:
+        if self.theme.voice:
+            self.speaker.say(zh if self.language == "zh_CN" else en, self.language)
+
+    # -- screens -----------------------------------------------------------------------
+
+    def show_home(self) -> None:
+        avail = self.runtime.availability()
+        if avail and not any(a.available for a in avail):
+            reasons = sorted({tr(a.reason_text, self.language) for a in avail if a.reason_text})
+            self.out_of_service.set_reason("\n".join(reasons[:3]))
+            self.window.stack.setCurrentWidget(self.out_of_service)
+            self.screen_shown.emit("out_of_service")
+            return
+        self.window.stack.setCurrentWidget(self.home)
+        self.screen_shown.emit("home")
+
+    def refresh_home(self) -> None:
+        self.home.set_items(self.runtime.items(), self.runtime.availability())
+        self.refresh_banners()
+
+    def refresh_banners(self) -> None:
+        w = self.window
+        if self.runtime.online:
+            w.offline_banner.hide()
+        else:
+            window = self.runtime.window()
+            key = "offline" if window.accepting else "offline_full"
+            w.offline_banner.setText(tr(CHROME[key], self.language))
+            w.offline_banner.show()
+        faults = self.runtime.device_faults()
+        if faults:
+            texts = [fault_text(role, detail) for role, _state, detail in faults]
+            w.fault_banner.setText(
+                "；".join(t[0] if self.language == "zh_CN" else t[1] for t in texts)
+            )
+            w.fault_banner.show()
+        else:
+            w.fault_banner.hide()
+        if w.staff_strip.isVisible():
+            self._render_staff()
+
+    # -- sessions ----------------------------------------------------------------------
+
+    def start_item(self, code: str) -> None:
+        if self.engine.session is not None:
+            return
+        item = next((i for i in self.runtime.items() if i.code == code), None)
+        if item is None:
+            return
+        self.session_id = uuid.uuid4().hex
+        self.engine.now = time.monotonic()
+        effects = self.engine.start(
+            item.flow,
+            item,
+            devices=self.runtime.device_up(),
+            online=self.runtime.online,
+            session_id=self.session_id,
+        )
+        self._attract.stop()
+        self._tick.start()
+        log.info("session started", extra={"item_code": item.code, "flow": item.flow})
+        self.carry_out(effects)
+
+    def feed(self, event: ev.Event) -> None:
+        if self.engine.session is None:
+            return
+        self.carry_out(self.engine.feed(event))
+
+    def _on_tick(self) -> None:
+        self.carry_out(self.engine.feed(ev.Tick(time.monotonic())))
+
+    def carry_out(self, effects: list[ev.Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, ev.Show):
+                self._show(effect.view)
+            elif isinstance(effect, ev.EndSession):
+                self._end_session(effect.reason)
+            elif isinstance(effect, ev.StartTimer | ev.CancelTimer):
+                continue  # the one-second tick drives the idle timer
+            elif isinstance(effect, ev.Speak):
+                if self.theme.voice:
+                    self.speaker.say(tr(effect.text, self.language), self.language)
+            else:
+                self.runtime.carry_out(effect)
+
+    def _show(self, view: StepView) -> None:
+        self.current_view = view
+        self.step.show_view(view)
+        self.window.stack.setCurrentWidget(self.step)
+        if self.citizen is not None:
+            self.citizen.mirror(view)
+        self.screen_shown.emit(view.step_type)
+
+    def _end_session(self, reason: str) -> None:
+        """The wipe: every copy of the session's data in the app goes before home shows."""
+        self._tick.stop()
+        self.runtime.wipe()
+        self.current_view = None
+        self.step.wipe()
+        if self.citizen is not None:
+            self.citizen.mirror(None)
+        self.home.reset()
+        self.session_id = None
+        self.engine = self._new_engine()
+        self.refresh_home()
+        self.show_home()
+        self._attract.start()
+        log.info("session ended", extra={"reason_code": Safe(reason)})
+        self.session_ended.emit(reason)
+
+    # -- events from workers (GUI thread, via the bridge) ------------------------------
+
+    def on_posted(self, event: object) -> None:
+        if isinstance(event, ev.Result):
+            self.feed(event)
+            return
+        # device status, link state, outbox and catalogue changes: redraw what depends on them
+        if self.engine.session is None:
+            self.refresh_home()
+            if self.window.stack.currentWidget() is not self.step:
+                self.show_home()
+        else:
+            self.refresh_banners()
+
+    # -- technician --------------------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.MouseButtonPress and isinstance(event, QMouseEvent):
+            pos = event.position()
+            if self._corner.tap(pos.x(), pos.y(), time.monotonic()):
+                self.window.pin_pad.clear()
+                self.window.pin_pad.show()
+        return False
+
+    def _check_pin(self, pin: str) -> None:
+        self.window.pin_pad.clear()
+        self.window.pin_pad.hide()
+        if pin != self.technician_pin:
+            log.warning("technician PIN refused")
+            return
+        self._render_staff()
+        self.window.staff_strip.show()
+        self.window.staff_bar.show()
+
+    def _render_staff(self) -> None:
+        rows = []
+        for role, device in self.runtime.devices.items():
+            status = device.status
+            detail = ",".join(f"{k}={v}" for k, v in status.detail.items())
+            mark = "✔" if status.state in (DeviceState.ONLINE, DeviceState.BUSY) else "✘"
+            rows.append(f"{mark} {role}: {status.state} {detail}")
+        window = self.runtime.window()
+        rows.append(f"平台 link: {'online' if self.runtime.online else 'offline'}")
+        rows.append(f"待提交 outbox: {window.pending} pending; accepting={window.accepting}")
+        rows.append(f"事项 catalogue: {self.runtime.catalogue_source}")
+        self.window.staff_strip.setText("\n".join(rows))
+
+    def _close_staff(self) -> None:
+        self.window.staff_strip.hide()
+        self.window.staff_bar.hide()
+
+    def _technician_exit(self) -> None:
+        app = QApplication.instance()
+        self.stop()
+        if app is not None:
+            app.quit()
+
+    # -- for tests and screenshots -----------------------------------------------------
+
+    def widget_texts(self) -> list[str]:
+        """Every text currently held by any widget of the app's windows."""
+        texts: list[str] = []
+        roots: list[Any] = [self.window]
+        if self.citizen is not None:
+            roots.append(self.citizen)
+        for root in roots:
+            for child in root.findChildren(QLabel):
+                texts.append(child.text())
+            for child in root.findChildren(KeypadInput):
+                texts.append(child.value)
+        return texts

@@ -1,0 +1,124 @@
+"""``kiosk run`` and ``kiosk demo``: the citizen-facing app.
+
+Qt is imported inside the commands, never at module level, so the rest of the CLI starts
+fast. ``demo`` starts the sandbox platform and the emulated devices (kiosk.demo_env), the
+kiosk in a window and the developer panel. Without a display it runs offscreen, writes a PNG
+of every main screen (the same as ``--screenshots``) and exits; with ``--screenshots DIR`` it
+always does that.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from config import ExitCode
+from kiosk.cli.common import err, out, settings_of, start_file_logging
+
+
+def run(
+    ctx: typer.Context,
+    mode: Annotated[
+        str | None, typer.Option(help="kiosk (citizen self-service) or window (staffed).")
+    ] = None,
+    windowed: Annotated[
+        bool, typer.Option(help="Not full screen, no lockdown (for development).")
+    ] = False,
+) -> None:
+    """Run the kiosk app with the configured devices and platform."""
+    settings = settings_of(ctx).settings
+    start_file_logging(ctx)
+    if settings.platform.secret_file is None:
+        err.print("config error: platform.secret_file is not set (enrol the kiosk first)")
+        raise typer.Exit(int(ExitCode.CONFIG_ERROR))
+    from kiosk.app.qt_setup import application
+    from kiosk.app.shell import KioskController
+    from kiosk.app.tts import EspeakSpeaker
+    from kiosk.runtime import Runtime
+
+    app = application()
+    speaker = EspeakSpeaker()
+    controller = KioskController(
+        lambda post: Runtime(settings, post, speak=speaker.say),
+        speaker=speaker,
+        mode=mode or settings.ui.mode,
+        language=settings.ui.language,
+        elder=settings.ui.elder_mode_default,
+        technician_pin=settings.ui.technician_pin,
+    )
+    full = settings.ui.fullscreen and not windowed
+    if full:
+        from PySide6.QtCore import Qt
+
+        app.setOverrideCursor(Qt.CursorShape.BlankCursor)  # touch kiosks show no cursor
+    controller.start(fullscreen=full, lockdown=full)
+    _quit_on_signals(app)
+    app.exec()
+    controller.stop()
+
+
+def demo(
+    screenshots: Annotated[
+        Path | None,
+        typer.Option(help="Write a PNG of every main screen to DIR, then exit."),
+    ] = None,
+    workdir: Annotated[
+        Path | None, typer.Option(help="Keep the demo's data here (default: a temp dir).")
+    ] = None,
+) -> None:
+    """The whole product in a minute: sandbox platform, emulated devices, the kiosk app and
+    a developer panel to place cards, scan codes, jam the printer and cut the network."""
+    headless = not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
+    from kiosk.app.devpanel import DevPanel
+    from kiosk.app.qt_setup import application
+    from kiosk.app.shell import KioskController
+    from kiosk.app.tour import DriveError, screenshot_tour
+    from kiosk.demo_env import DemoEnvironment
+    from kiosk.runtime import Runtime
+
+    app = application(offscreen=headless or screenshots is not None)
+    with DemoEnvironment(workdir) as env:
+        out.print("starting the sandbox platform and the emulated devices…")
+        settings = env.start()
+        out.print(f"platform: {settings.platform.url}   printed receipts: {env.printer_dir}")
+        controller = KioskController(lambda post: Runtime(settings, post))
+        if headless or screenshots is not None:
+            target = screenshots or Path("var/demo-screenshots")
+            if headless and screenshots is None:
+                out.print("no display: running offscreen and writing screenshots instead")
+            controller.start()
+            try:
+                shots = screenshot_tour(controller, env, target)
+            except DriveError as exc:
+                err.print(f"[bold red]the demo tour stopped:[/] {exc}", markup=True)
+                raise typer.Exit(int(ExitCode.UNEXPECTED)) from exc
+            finally:
+                controller.stop()
+            for shot in shots:
+                out.print(f"  {shot}")
+            out.print(f"{len(shots)} screenshots in {target}")
+            return
+        panel = DevPanel(env)
+        controller.start()
+        panel.move(controller.window.x() + controller.window.width() + 10, controller.window.y())
+        panel.show()
+        _quit_on_signals(app)
+        out.print("the kiosk is running; close the developer panel or press Ctrl-C to stop")
+        app.setQuitOnLastWindowClosed(True)
+        app.exec()
+        controller.stop()
+
+
+def _quit_on_signals(app: Any) -> None:
+    """SIGTERM and Ctrl-C end the Qt loop (a timer lets Python run its signal handlers)."""
+    from PySide6.QtCore import QTimer
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: app.quit())
+    timer = QTimer(app)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)

@@ -1,0 +1,208 @@
+"""The demo environment: the sandbox platform and emulated devices, wired into settings.
+
+:class:`DemoEnvironment` starts the REAL sandbox platform as a process on loopback, an
+emulated ID-card reader and code scanner (in-process, reached through ``sim://`` URLs exactly
+as drivers reach hardware), a virtual ESC/POS receipt printer on a TCP port (its jobs are
+written as JSON + PNG), and returns :class:`config.Settings` pointing the kiosk at all of
+them. Its methods are the levers of the developer panel and of the end-to-end tests: place
+or lift a card, scan a code, paper low/out, unplug/replug a device, cut/restore the network.
+
+No Qt here (the panel that drives it lives in ``kiosk.app.devpanel``). Every process it
+starts is stopped by PID in :meth:`stop`.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from config.schema import Settings
+from devices.idcard.emulator import SamReaderEmulator, SimPort
+from devices.idcard.model import IdCard
+from devices.receipt.emulator import VirtualPrinter
+from devices.scanner.emulator import ScannerEmulator
+from devices.sim import SimUnpluggedError, register_instance, unregister_instance
+from kiosk.sandbox_process import SandboxProcess, start_sandbox
+
+log = logging.getLogger(__name__)
+
+CARDS_DIR = Path(__file__).resolve().parent.parent / "devices" / "idcard" / "cards"
+
+
+class DemoEnvironment:
+    """See the module docstring. Use as a context manager or call :meth:`stop`."""
+
+    def __init__(self, workdir: Path | None = None, *, kiosk_id: str = "kiosk-demo-0001") -> None:
+        self._owns = workdir is None
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="quanban-demo-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.kiosk_id = kiosk_id
+        self.sandbox: SandboxProcess | None = None
+        self.reader = SamReaderEmulator(None)
+        self.reader_port = SimPort(self.reader)
+        self.scanner: ScannerEmulator = ScannerEmulator(trigger="honeywell")
+        self._scanner_plugged = True
+        self.printer_dir = self.workdir / "prints"
+        self.printer = VirtualPrinter(self.printer_dir)
+        self.printer_addr: tuple[str, int] | None = None
+        self._names: list[str] = []
+        self._lock = threading.Lock()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> Settings:
+        self.sandbox = start_sandbox(kiosk_id=self.kiosk_id, workdir=self.workdir / "platform")
+        tag = f"demo-{id(self):x}"
+        idcard_url = self.reader_port.register(f"{tag}-idcard")
+        self._names.append(f"{tag}-idcard")
+        register_instance(f"{tag}-scanner", self._connect_scanner)
+        self._names.append(f"{tag}-scanner")
+        self.printer_addr = self.printer.serve_tcp("127.0.0.1", 0)
+        host, port = self.printer_addr
+        return Settings.model_validate(
+            {
+                "kiosk_id": self.kiosk_id,
+                "site": "demo",
+                "devices": {
+                    "idcard": {
+                        "driver": "idcard_sam",
+                        "url": idcard_url,
+                        "options": {"poll_interval": 0.3},
+                    },
+                    "scanner": {
+                        "driver": "scanner_serial",
+                        "url": f"sim://scanner?instance={tag}-scanner",
+                        "options": {"trigger": "honeywell"},
+                    },
+                    "receipt_printer": {
+                        "driver": "receipt_escpos",
+                        "url": f"socket://{host}:{port}",
+                        "options": {"poll_interval": 2.0},
+                    },
+                },
+                "platform": {
+                    "url": self.sandbox.url,
+                    "kiosk_id": self.kiosk_id,
+                    "secret_file": str(self.sandbox.secret_file),
+                    "timeout_s": 5.0,
+                    "probe_interval_s": 1.0,
+                },
+                "outbox": {
+                    "path": str(self.workdir / "kiosk" / "outbox.sqlite3"),
+                    "key_file": str(self.workdir / "kiosk" / "outbox.key"),
+                },
+                "logging": {"dir": str(self.workdir / "log")},
+            }
+        )
+
+    def stop(self) -> None:
+        for name in self._names:
+            unregister_instance(name)
+        self._names.clear()
+        self.printer.close()
+        self.scanner.close()
+        self.reader.close()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+            self.sandbox = None
+        if self._owns:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> DemoEnvironment:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # -- ID card -----------------------------------------------------------------------
+
+    @staticmethod
+    def card_files() -> list[Path]:
+        return sorted(CARDS_DIR.glob("*.json"))
+
+    def place_card(self, card: Path | IdCard | None = None) -> IdCard:
+        from devices.idcard.emulator import load_card
+
+        chosen = (
+            card
+            if isinstance(card, IdCard)
+            else load_card(str(card or CARDS_DIR / "resident.json"))
+        )
+        self.reader.place(chosen)
+        return chosen
+
+    def lift_card(self) -> None:
+        self.reader.lift()
+
+    # -- scanner -----------------------------------------------------------------------
+
+    def _connect_scanner(self) -> ScannerEmulator:
+        with self._lock:
+            if not self._scanner_plugged:
+                raise SimUnpluggedError("the emulated scanner is unplugged")
+            return self.scanner
+
+    def scan(self, payload: str | bytes) -> None:
+        self.scanner.present(payload)
+
+    def issue_lutong_code(self, *, ttl_s: float = 120.0, id_number: str | None = None) -> str:
+        assert self.sandbox is not None
+        answer = self.sandbox.issue_code(id_number=id_number, ttl_s=ttl_s)
+        return str(answer["code"])
+
+    # -- printer -----------------------------------------------------------------------
+
+    def printer_fault(self, name: str, on: bool = True) -> None:
+        """``paper_near_end`` / ``paper_out`` / ``cover_open`` / ``offline`` / ``cutter_error``."""
+        self.printer.set_fault(name, on)
+
+    def printed_jobs(self) -> list[Path]:
+        return sorted(self.printer_dir.glob("job-*.json"))
+
+    # -- unplug / replug ---------------------------------------------------------------
+
+    def unplug(self, role: str) -> None:
+        if role == "idcard":
+            self.reader_port.unplug()
+        elif role == "scanner":
+            with self._lock:
+                self._scanner_plugged = False
+            self.scanner.unplug()
+        elif role == "receipt_printer":
+            self.printer.close()
+        else:
+            raise ValueError(f"no emulated device {role!r}")
+
+    def replug(self, role: str) -> None:
+        if role == "idcard":
+            self.reader_port.replug()
+        elif role == "scanner":
+            with self._lock:
+                self.scanner = ScannerEmulator(trigger="honeywell")
+                self._scanner_plugged = True
+        elif role == "receipt_printer":
+            assert self.printer_addr is not None
+            faults = self.printer.faults
+            self.printer = VirtualPrinter(self.printer_dir, faults=faults)
+            self.printer.serve_tcp(*self.printer_addr)
+        else:
+            raise ValueError(f"no emulated device {role!r}")
+
+    # -- network -----------------------------------------------------------------------
+
+    def cut_network(self) -> None:
+        """Full outage of the platform (every /api/v1 call answers 503)."""
+        assert self.sandbox is not None
+        self.sandbox.set_faults(outage=True)
+
+    def restore_network(self) -> None:
+        assert self.sandbox is not None
+        self.sandbox.clear_faults()
+
+    def stats(self) -> dict[str, Any]:
+        assert self.sandbox is not None
+        return self.sandbox.stats()

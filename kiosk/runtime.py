@@ -1,0 +1,600 @@
+"""The kiosk's composition root without Qt: devices, platform link, outbox and catalogue,
+and the one place where flow effects are carried out.
+
+Threading contract
+------------------
+* :meth:`Runtime.carry_out` is called on the GUI thread with the effects the flow engine
+  returned. It never blocks: a device effect is a command queued on that device's worker
+  (devices.base); a platform effect is a call on the ``platform`` thread pool; an outbox
+  effect is a durable write on the ``platform`` pool too (it fsyncs).
+* Every answer goes back through ``post(event)`` — a thread-safe callable given by the
+  caller (the Qt app's :class:`~kiosk.app.qt_bridge.EventBridge`, or a queue in tests). The
+  runtime posts flow result events (``flows.events.Result`` subclasses, carrying the request
+  id of the effect they answer) and the state changes the screen shows (device status, link
+  state, outbox window), as they are.
+* Waiting for the citizen (a card to be placed, a code to be scanned) is an *armed* request:
+  the device event that completes it arrives on the device's worker and is turned into the
+  flow's result event there. ``CancelRequest`` disarms it; an answer that arrives after that
+  is dropped.
+
+Personal data passes through here on its way between devices, platform and flow; nothing
+is kept once posted, except the armed requests' ids. Nothing personal is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from config.logs import Safe
+from config.schema import Settings
+from devices.base import Device, DeviceEvent, DeviceState, StatusChanged
+from devices.errors import DeviceError
+from devices.registry import build_device
+from flows import events as ev
+from flows.catalogue import Availability, CatalogItem, Catalogue, availability, parse_catalogue
+from flows.catalogue import shipped_catalogue as flows_shipped_catalogue
+from flows.loader import shipped_flows
+from flows.model import FlowDef
+from offline.catalog_cache import CatalogCache
+from offline.client import PlatformClient
+from offline.errors import PlatformError, PlatformRejectedError, PlatformUnavailableError
+from offline.link import LinkState
+from offline.outbox import ItemDead, ItemDelivered, Outbox, OutboxEvent, WindowStatus
+from offline.sender import Sender
+
+log = logging.getLogger(__name__)
+
+CHINA = timezone(timedelta(hours=8))
+#: Device roles the flows name (flows.catalogue); config device names use the same words.
+ROLES = ("idcard", "scanner", "camera", "receipt_printer", "a4_printer", "document_camera")
+Post = Callable[[object], None]
+
+
+@dataclass(frozen=True)
+class CatalogueChanged:
+    """The catalogue in use changed (fetched from the platform, or loaded from the cache)."""
+
+    source: str  # "platform" | "cache" | "shipped"
+    count: int
+
+
+def _reason_of(err: BaseException) -> str:
+    """Map a device or platform failure to the flow's failure reasons (flows.engine)."""
+    if isinstance(err, PlatformUnavailableError):
+        return "offline"
+    if isinstance(err, PlatformRejectedError) and getattr(err, "status", None) == 404:
+        return "not_found"
+    if isinstance(err, DeviceError):
+        if err.code in ("no_card", "sw3_80"):
+            return "no_card"
+        if err.code == "timeout":
+            return "timeout"
+        if "paper" in err.code:
+            return "paper_out"
+        return err.code
+    return "failed"
+
+
+class Runtime:
+    """Devices + platform link + outbox + catalogue; carries out flow effects."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        post: Post,
+        *,
+        speak: Callable[[str, str], None] | None = None,
+        secret: str | None = None,
+        submit_wait_s: float = 3.0,
+        language: Callable[[], str] = lambda: "zh_CN",
+    ) -> None:
+        self.settings = settings
+        self._post = post
+        self._speak = speak or (lambda _text, _lang: None)
+        self._language = language
+        self.submit_wait_s = submit_wait_s
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(2, thread_name_prefix="platform")
+        self.flows: Mapping[str, FlowDef] = shipped_flows()
+        self.devices: dict[str, Device] = {}
+        for name, cfg in settings.devices.items():
+            if cfg.enabled:
+                self.devices[name] = build_device(
+                    name, cfg.driver, cfg.url, self._on_device_event, cfg.options
+                )
+        self.client = PlatformClient.from_config(settings.platform, secret=secret)
+        self.client.link.add_listener(self._post)
+        self.outbox = Outbox.from_config(settings.outbox)
+        self.outbox.add_listener(self._on_outbox_event)
+        self.sender = Sender.from_config(self.outbox, self.client, settings.outbox)
+        cache_path = Path(settings.outbox.path).with_name("catalog-cache.json")
+        self.catalog_cache = CatalogCache(cache_path, self.client)
+        self._catalogue: Catalogue = flows_shipped_catalogue()
+        self.catalogue_source = "shipped"
+        # armed requests: request id of the effect waiting for a device event
+        self._armed_read: int | None = None
+        self._armed_scan: int | None = None
+        self._cancelled: set[int] = set()
+        self._submits: dict[int, int] = {}  # outbox item id → request id still waiting
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        for device in self.devices.values():
+            device.start()
+        self._load_cached_catalogue()
+        self.sender.start()
+        self._pool.submit(self._refresh_catalogue)
+
+    def stop(self) -> None:
+        self.sender.stop()
+        for device in self.devices.values():
+            device.stop()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.client.close()
+        self.outbox.close()
+
+    # -- state the screens show (any thread) ------------------------------------------
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self._catalogue
+
+    def items(self) -> list[CatalogItem]:
+        return list(self._catalogue.items)
+
+    def device_up(self) -> dict[str, bool]:
+        return {role: self._usable(role) for role in ROLES}
+
+    def _usable(self, role: str) -> bool:
+        device = self.devices.get(role)
+        return device is not None and device.status.state in (DeviceState.ONLINE, DeviceState.BUSY)
+
+    @property
+    def online(self) -> bool:
+        return self.client.link.state == LinkState.ONLINE
+
+    def window(self) -> WindowStatus:
+        return self.outbox.accepting_submissions()
+
+    def availability(self) -> list[Availability]:
+        return availability(self.items(), self.flows, self.device_up(), self.online)
+
+    def device_faults(self) -> list[tuple[str, DeviceState, str]]:
+        """(role, state, detail) of every configured device that is not usable."""
+        faults: list[tuple[str, DeviceState, str]] = []
+        for role, device in self.devices.items():
+            status = device.status
+            if status.state not in (DeviceState.ONLINE, DeviceState.BUSY, DeviceState.STARTING):
+                detail = ",".join(f"{k}={v}" for k, v in status.detail.items())
+                faults.append((role, status.state, detail))
+        return faults
+
+    # -- catalogue -----------------------------------------------------------------------
+
+    def _load_cached_catalogue(self) -> None:
+        snap = self.catalog_cache.load()
+        if snap is not None:
+            self._use_catalogue(snap.catalog.model_dump(mode="json"), "cache")
+
+    def _refresh_catalogue(self) -> None:
+        result = self.catalog_cache.refresh()
+        if result.changed and result.snapshot is not None:
+            self._use_catalogue(result.snapshot.catalog.model_dump(mode="json"), "platform")
+
+    def _use_catalogue(self, body: Mapping[str, Any], source: str) -> None:
+        import json
+
+        try:
+            catalogue = parse_catalogue(json.dumps(body, ensure_ascii=False))
+        except ValueError:
+            log.warning("catalogue from %s rejected; keeping the current one", Safe(source))
+            return
+        self._catalogue = catalogue
+        self.catalogue_source = source
+        self._post(CatalogueChanged(source, len(catalogue.items)))
+
+    # -- events from workers -----------------------------------------------------------
+
+    def _on_device_event(self, event: DeviceEvent) -> None:
+        """Called on a device worker."""
+        from devices.idcard.driver import CardPresented
+        from devices.scanner.core import CodeScanned
+
+        if isinstance(event, CardPresented):
+            with self._lock:
+                armed = self._armed_read
+            if armed is not None:
+                self._read_card(armed)
+        elif isinstance(event, CodeScanned):
+            with self._lock:
+                armed, self._armed_scan = self._armed_scan, None
+            if armed is not None:
+                self._post(ev.CodeScanned(request_id=armed, text=event.code.text or ""))
+                self._disarm_scanner()
+            return  # the scanned text is personal data: it goes to the flow only
+        if isinstance(event, StatusChanged | CardPresented) or type(event).__name__ in (
+            "CardRemoved",
+        ):
+            self._post(event)
+
+    def _on_outbox_event(self, event: OutboxEvent) -> None:
+        if isinstance(event, ItemDelivered):
+            with self._lock:
+                request_id = self._submits.pop(event.item_id, None)
+            if request_id is not None and event.kind == "case":
+                self._answer(
+                    ev.CaseSubmitted(
+                        request_id=request_id,
+                        case_number=str(event.result.get("case_number") or "") or None,
+                        queued=False,
+                    )
+                )
+        elif isinstance(event, ItemDead):
+            with self._lock:
+                request_id = self._submits.pop(event.item_id, None)
+            if request_id is not None:
+                self._answer(
+                    ev.EffectFailed(request_id=request_id, effect="submit_case", reason="rejected")
+                )
+        self._post(event)
+
+    def _answer(self, event: ev.Result) -> None:
+        with self._lock:
+            if event.request_id in self._cancelled:
+                self._cancelled.discard(event.request_id)
+                return
+        self._post(event)
+
+    # -- effects (GUI thread) ----------------------------------------------------------
+
+    def carry_out(self, effect: ev.Effect) -> None:
+        """Start carrying out ``effect``; its answer arrives later through ``post``."""
+        handler = getattr(self, f"_do_{effect.name}", None)
+        if handler is None:
+            if isinstance(effect, ev.Request):
+                self._answer(
+                    ev.EffectFailed(
+                        request_id=effect.request_id, effect=effect.name, reason="unsupported"
+                    )
+                )
+            return
+        handler(effect)
+
+    def wipe(self) -> None:
+        """The session ended: forget every armed request (their answers are dropped)."""
+        with self._lock:
+            for rid in (self._armed_read, self._armed_scan):
+                if rid is not None:
+                    self._cancelled.add(rid)
+            self._armed_read = self._armed_scan = None
+            self._cancelled.update(self._submits.values())
+            self._submits.clear()
+        self._disarm_scanner()
+
+    def _do_speak(self, effect: ev.Speak) -> None:
+        lang = self._language()
+        self._speak(effect.text.zh_CN if lang == "zh_CN" else effect.text.en, lang)
+
+    def _do_cancel_request(self, effect: ev.CancelRequest) -> None:
+        with self._lock:
+            self._cancelled.add(effect.request_id)
+            if self._armed_read == effect.request_id:
+                self._armed_read = None
+            if self._armed_scan == effect.request_id:
+                self._armed_scan = None
+                disarm = True
+            else:
+                disarm = False
+        if disarm:
+            self._disarm_scanner()
+
+    # ID card: armed until a card is presented, then read on the reader's worker.
+    def _do_read_id_card(self, effect: ev.ReadIdCard) -> None:
+        reader = self.devices.get("idcard")
+        if reader is None or not self._usable("idcard"):
+            self._answer(
+                ev.EffectFailed(request_id=effect.request_id, effect=effect.name, reason="device")
+            )
+            return
+        with self._lock:
+            self._armed_read = effect.request_id
+        if getattr(reader, "card_state", "") == "present":
+            self._read_card(effect.request_id)
+
+    def _read_card(self, request_id: int) -> None:
+        reader = self.devices["idcard"]
+        handle = reader.read_card()  # type: ignore[attr-defined]
+
+        def done(fut: Future[Any]) -> None:
+            with self._lock:
+                if self._armed_read != request_id:
+                    return  # cancelled, or already answered
+            err = fut.exception()
+            if err is not None:
+                reason = _reason_of(err)
+                if reason == "no_card":
+                    return  # lifted before the read finished: stay armed
+                with self._lock:
+                    self._armed_read = None
+                self._answer(
+                    ev.EffectFailed(request_id=request_id, effect="read_id_card", reason=reason)
+                )
+                return
+            card = fut.result()
+            with self._lock:
+                self._armed_read = None
+            self._answer(
+                ev.IdCardRead(
+                    request_id=request_id,
+                    name=card.name,
+                    id_number=card.id_number,
+                    gender=str(card.gender),
+                    birth=card.birth.isoformat() if card.birth else "",
+                    address=card.address,
+                )
+            )
+
+        handle.future.add_done_callback(done)
+
+    # Scanner: armed (host trigger) until a code arrives as a device event.
+    def _do_scan_code(self, effect: ev.ScanCode) -> None:
+        scanner = self.devices.get("scanner")
+        if scanner is None or not self._usable("scanner"):
+            self._answer(
+                ev.EffectFailed(request_id=effect.request_id, effect=effect.name, reason="device")
+            )
+            return
+        with self._lock:
+            self._armed_scan = effect.request_id
+        scanner.arm()  # type: ignore[attr-defined]
+
+    def _disarm_scanner(self) -> None:
+        scanner = self.devices.get("scanner")
+        if scanner is not None and self._usable("scanner"):
+            scanner.disarm()  # type: ignore[attr-defined]
+
+    # Platform calls on the platform pool.
+    def _call(self, effect: ev.Request, fn: Callable[[], ev.Result]) -> None:
+        def run() -> None:
+            try:
+                result = fn()
+            except (PlatformError, DeviceError, OSError, ValueError) as err:
+                self._answer(
+                    ev.EffectFailed(
+                        request_id=effect.request_id, effect=effect.name, reason=_reason_of(err)
+                    )
+                )
+                return
+            self._answer(result)
+
+        self._pool.submit(run)
+
+    def _do_verify_code(self, effect: ev.VerifyCode) -> None:
+        def run() -> ev.Result:
+            answer = self.client.verify_code(effect.code)
+            return ev.CodeVerified(
+                request_id=effect.request_id, result=answer.result, holder_ref=answer.holder_ref
+            )
+
+        self._call(effect, run)
+
+    def _do_fetch_user_info(self, effect: ev.FetchUserInfo) -> None:
+        def run() -> ev.Result:
+            if not effect.holder_ref:
+                raise ValueError("user info needs a holder_ref")
+            info = self.client.user_info(
+                effect.holder_ref, scope=list(effect.scope), at=datetime.now(CHINA).isoformat()
+            )
+            return ev.UserInfoFetched(
+                request_id=effect.request_id,
+                name=info.name,
+                id_number=info.id_number,
+                gender=info.gender,
+                birth=info.birth,
+                phone=info.phone,
+                address=info.address,
+            )
+
+        self._call(effect, run)
+
+    def _do_fetch_licences(self, effect: ev.FetchLicences) -> None:
+        def run() -> ev.Result:
+            if not effect.holder:
+                raise ValueError("licences need the holder's ID number")
+            answer = self.client.licences(effect.holder)
+            return ev.LicencesFetched(
+                request_id=effect.request_id,
+                licences=tuple(
+                    ev.Licence(
+                        id=lic.id,
+                        type=lic.type,
+                        type_name=lic.type_name,
+                        number=lic.number,
+                        holder_name=lic.holder_name,
+                        issuer=lic.issuer,
+                        valid_to=lic.valid_to,
+                    )
+                    for lic in answer.licences
+                ),
+            )
+
+        self._call(effect, run)
+
+    def _do_fetch_benefits(self, effect: ev.FetchBenefits) -> None:
+        def run() -> ev.Result:
+            if not effect.holder:
+                raise ValueError("benefits need the holder's ID number")
+            answer = self.client.benefits(effect.holder)
+            return ev.BenefitsFetched(
+                request_id=effect.request_id,
+                benefits=tuple(
+                    ev.Benefit(
+                        code=b.code,
+                        name=b.name,
+                        department=b.department,
+                        amount_text=b.amount_text,
+                        status=b.status,
+                    )
+                    for b in answer.benefits
+                ),
+            )
+
+        self._call(effect, run)
+
+    def _do_query_platform(self, effect: ev.QueryPlatform) -> None:
+        def run() -> ev.Result:
+            params = effect.params
+            data: dict[str, Any]
+            if effect.kind == "case_status":
+                status = self.client.case_status(str(params.get("case_number", "")))
+                data = status.model_dump(mode="json")
+            elif effect.kind == "queue_ticket":
+                ticket = self.client.queue_ticket(
+                    str(params.get("category") or effect.item_code),
+                    holder_ref=params.get("holder_ref"),
+                )
+                data = ticket.model_dump(mode="json")
+            else:
+                body = self.client.request(
+                    "POST",
+                    f"/api/v1/queries/{effect.kind}",
+                    json_body={"item_code": effect.item_code, "params": dict(params)},
+                ).body
+                data = dict(body) if isinstance(body, Mapping) else {"answer": body}
+            return ev.QueryAnswered(request_id=effect.request_id, data=data)
+
+        self._call(effect, run)
+
+    # Outbox writes (fsync) on the platform pool; the answer is the case number when the
+    # sender delivers quickly, else a queued receipt.
+    def _do_submit_case(self, effect: ev.SubmitCase) -> None:
+        def run() -> None:
+            window = self.outbox.accepting_submissions()
+            if not window.accepting:
+                self._answer(
+                    ev.EffectFailed(
+                        request_id=effect.request_id, effect=effect.name, reason="outbox_full"
+                    )
+                )
+                return
+            body = {
+                "item_code": effect.item_code,
+                "kiosk_id": self.settings.kiosk_id,
+                "session_id": effect.session_id,
+                "applicant": dict(effect.applicant),
+                "form": dict(effect.form),
+                "materials": [
+                    {k: v for k, v in m.items() if k != "content_ref"} for m in effect.materials
+                ],
+                "submitted_at": datetime.now(CHINA).isoformat(timespec="seconds"),
+            }
+            # The app starts every session with a UUID, so "<session>:<step>" is unique.
+            item_id = self.outbox.enqueue(
+                "case", effect.session_id, body, idempotency_key=effect.idempotency_key
+            )
+            with self._lock:
+                self._submits[item_id] = effect.request_id
+            wait = self.submit_wait_s if self.online else 0.0
+            timer = threading.Timer(wait, self._answer_queued, (item_id, effect.request_id))
+            timer.daemon = True
+            timer.start()
+
+        self._pool.submit(run)
+
+    def _answer_queued(self, item_id: int, request_id: int) -> None:
+        with self._lock:
+            still_waiting = self._submits.pop(item_id, None) == request_id
+        if still_waiting:
+            self._answer(
+                ev.CaseSubmitted(request_id=request_id, queued=True, receipt_ref=f"Q{item_id:06d}")
+            )
+
+    def _do_submit_evaluation(self, effect: ev.SubmitEvaluation) -> None:
+        level = effect.satisfaction
+        order = self.settings.evaluation.code_order
+        code = level if order == "five_is_best" else 6 - level
+        body = {
+            "case_number": effect.case_number,
+            "item_code": effect.item_code,
+            "satisfaction": code,
+            "code_order": order,
+            "reasons": list(effect.reasons),
+            "comment": "",
+            "channel": self.settings.evaluation.channel_code,
+            "assessed_at": datetime.now(CHINA).isoformat(timespec="seconds"),
+        }
+
+        def run() -> None:
+            try:
+                self.outbox.enqueue("evaluation", f"eval-{uuid.uuid4().hex[:12]}", body)
+            except Exception:
+                log.exception("evaluation could not be queued")
+
+        self._pool.submit(run)
+
+    def _do_print_document(self, effect: ev.PrintDocument) -> None:
+        from kiosk.documents import build_document
+
+        printer = self.devices.get(effect.printer)
+        if printer is None or not self._usable(effect.printer):
+            self._answer(
+                ev.EffectFailed(request_id=effect.request_id, effect=effect.name, reason="device")
+            )
+            return
+        try:
+            doc = build_document(
+                effect.document,
+                effect.content,
+                kiosk_id=self.settings.kiosk_id,
+                lookup_base_url=self.settings.platform.url,
+                now=datetime.now(CHINA),
+            )
+        except (KeyError, ValueError):
+            log.exception("document %s could not be laid out", Safe(effect.document))
+            self._answer(
+                ev.EffectFailed(request_id=effect.request_id, effect=effect.name, reason="failed")
+            )
+            return
+        handle = printer.print_document(doc)  # type: ignore[attr-defined]
+
+        def done(fut: Future[Any]) -> None:
+            err = fut.exception()
+            if err is None:
+                self._answer(ev.Printed(request_id=effect.request_id))
+            else:
+                self._answer(
+                    ev.EffectFailed(
+                        request_id=effect.request_id, effect=effect.name, reason=_reason_of(err)
+                    )
+                )
+
+        handle.future.add_done_callback(done)
+
+    # Not in this release: face liveness (issue 8), document camera, remote help (issue 9).
+    def _do_capture_face(self, effect: ev.CaptureFace) -> None:
+        self._answer(
+            ev.EffectFailed(request_id=effect.request_id, effect=effect.name, reason="device")
+        )
+
+    def _do_capture_document(self, effect: ev.CaptureDocument) -> None:
+        self._answer(
+            ev.EffectFailed(request_id=effect.request_id, effect=effect.name, reason="device")
+        )
+
+    def _do_call_assistant(self, effect: ev.CallAssistant) -> None:
+        self._answer(
+            ev.EffectFailed(request_id=effect.request_id, effect=effect.name, reason="no_assistant")
+        )
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
