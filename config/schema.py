@@ -90,7 +90,13 @@ class DeviceConfig(_Strict):
     """One configured device."""
 
     driver: Literal[
-        "idcard_sam", "receipt_escpos", "a4_cups", "scanner_serial", "scanner_wedge", "camera"
+        "idcard_sam",
+        "receipt_escpos",
+        "a4_cups",
+        "a4_pdf_dir",
+        "scanner_serial",
+        "scanner_wedge",
+        "camera",
     ]
     url: DeviceUrl
     options: dict[str, Any] = Field(default_factory=dict)

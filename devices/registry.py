@@ -18,6 +18,7 @@ DRIVERS: dict[str, str] = {
     "idcard_sam": "devices.idcard.driver:SamIdCardReader",
     "receipt_escpos": "devices.receipt.driver:EscPosPrinter",
     "a4_cups": "devices.a4.driver:CupsPrinter",
+    "a4_pdf_dir": "devices.a4.pdf_dir:PdfDirectoryPrinter",
     "scanner_serial": "devices.scanner.driver_serial:SerialScanner",
     "scanner_wedge": "devices.scanner.driver_wedge:WedgeScanner",
 }
