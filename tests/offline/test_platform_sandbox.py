@@ -354,3 +354,45 @@ def test_catalogue_cache_etag_and_offline_start(sb: SandboxProcess, tmp_path: Pa
         )
     finally:
         offline.close()
+
+
+def test_evaluations_and_audit_batches_are_delivered(sb: SandboxProcess, stack: Stack) -> None:
+    before = sb.stats()
+    evaluation = {
+        "case_number": None,
+        "item_code": "YJS-0009",
+        "satisfaction": 5,
+        "code_order": "five_is_best",
+        "reasons": ["501"],
+        "comment": "",
+        "channel": "5",
+        "assessed_at": "2026-11-28T10:05:00+08:00",
+    }
+    audit = {"events": [{"type": "session_started", "at": "2026-11-28T10:00:00+08:00"}]}
+    ev_id = stack.outbox.enqueue("evaluation", "mixed", evaluation)
+    au_id = stack.outbox.enqueue("audit", "mixed", audit)
+    stack.sender.start()
+    assert wait_until(lambda: stack.outbox.counts()["delivered"] == 2)
+    after = sb.stats()
+    assert after["evaluations"] - before["evaluations"] == 1
+    assert after["audit_events"] - before["audit_events"] == 1
+    assert stack.outbox.get(ev_id).result["level"] == "非常满意"  # type: ignore[index]
+    assert stack.outbox.get(au_id).result["http_status"] == 202  # type: ignore[index]
+
+
+def test_auth_failures_keep_items_pending(sb: SandboxProcess, tmp_path: Path) -> None:
+    """A 401 is the kiosk's problem (clock, secret), not the item's: no dead letter."""
+    client = make_client(sb, secret="not-the-secret", retry=RetryPolicy(attempts=1))
+    outbox = Outbox(tmp_path / "o.sqlite3", KeyRing.load_or_create(tmp_path / "o.key"))
+    sender = Sender(outbox, client, retry_base_s=0.05, retry_cap_s=0.1, tick_s=0.05)
+    try:
+        item_id = outbox.enqueue("case", "auth", case(sb, random.Random(14)))
+        sender.start()
+        assert wait_until(lambda: outbox.get(item_id).attempts >= 2)
+        item = outbox.get(item_id)
+        assert item.state == ItemState.PENDING
+        assert item.last_error == "HTTP 401 bad_signature"
+    finally:
+        sender.stop()
+        client.close()
+        outbox.close()
