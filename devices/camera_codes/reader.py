@@ -7,7 +7,9 @@ on a 2-core kiosk; ``read_code(timeout)`` waits for the next code. Accepted code
 the same duplicate filter and classifier as a hardware scanner and are emitted as
 :class:`devices.scanner.core.CodeScanned` with ``source="camera"``.
 
-Options: ``decoder`` (``zxing`` | ``pyzbar`` | ``both``), ``roi`` (``"x,y,w,h"`` fractions),
+Options: ``decoder`` (``zxing`` | ``pyzbar`` | ``both``), ``symbologies`` (names from
+``decode.SYMBOLOGIES`` as a list or comma string, or ``all``; default QR only), ``roi``
+(``"x,y,w,h"`` fractions),
 ``every_nth`` (1 = every frame), ``duplicate_window_ms``, ``encoding``, ``classify_rules``.
 Personal data: frames and decoded codes; frames are never stored, codes never logged.
 """
@@ -19,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from devices.base import CancelToken, CommandHandle, Device, Identity
-from devices.camera_codes.decode import FrameDecoder, Roi, make_decoder, to_gray
+from devices.camera_codes.decode import (
+    DEFAULT_SYMBOLOGIES,
+    FrameDecoder,
+    Roi,
+    check_symbologies,
+    make_decoder,
+    to_gray,
+)
 from devices.camera_codes.source import Frame, FrameSource, open_source, read_image
 from devices.errors import DeviceTimeoutError, Remediation
 from devices.scanner.classify import Classifier, ScannedCode
@@ -63,6 +72,9 @@ class CameraCodeReader(Device):
         opts = self.options
         try:
             self.decoder_name = str(opts.get("decoder", "zxing"))
+            raw = opts.get("symbologies", DEFAULT_SYMBOLOGIES)
+            names = raw.split(",") if isinstance(raw, str) else [str(s) for s in raw]
+            self.symbologies = check_symbologies([n.strip() for n in names])
             self.roi = Roi.parse(opts.get("roi"))
             self.every_nth = int(opts.get("every_nth", 2))
             self.encoding = PayloadEncoding(str(opts.get("encoding", "auto")))
@@ -80,7 +92,7 @@ class CameraCodeReader(Device):
 
     def _open(self) -> None:
         try:
-            self._decoder = make_decoder(self.decoder_name)
+            self._decoder = make_decoder(self.decoder_name, self.symbologies)
         except ValueError as err:
             raise ScannerConfigError(str(err)) from err
         self._src = open_source(self.url)

@@ -143,9 +143,14 @@ class ScannerEmulator:
                 self.setup_mode = False
                 self._queue(NEWLAND_EXIT_ACK)
             elif self.setup_mode and buf.startswith(b"#"):
-                end = buf.find(b";")
-                if end < 0:
+                end = 1
+                while end < len(buf) and end <= 33 and bytes(buf[end : end + 1]).isalnum():
+                    end += 1
+                if end == len(buf) and end <= 33:
                     return  # wait for the rest of the command
+                if buf[end : end + 1] != b";" or end == 1:
+                    del buf[:1]  # "#" + 1-32 alphanumerics + ";" or it is not a command
+                    continue
                 body = bytes(buf[1:end]).decode("ascii", "replace")
                 del buf[: end + 1]
                 ok = body not in self.refuse

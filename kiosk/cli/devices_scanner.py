@@ -102,6 +102,9 @@ def scan(
     verify: Annotated[bool, typer.Option(help="Verify a 鲁通码 with the platform.")] = False,
     decoder: Annotated[str, typer.Option(help="Camera decoder: zxing, pyzbar or both.")] = "zxing",
     roi: Annotated[str | None, typer.Option(help="Camera region x,y,w,h (fractions).")] = None,
+    symbologies: Annotated[
+        str, typer.Option(help="Camera/image symbologies, comma-separated, or all.")
+    ] = "qrcode",
     suffix: Annotated[str, typer.Option(help="Serial/wedge suffix: cr, crlf, tab, none.")] = "cr",
     trigger: Annotated[str, typer.Option(help="Host trigger: none or honeywell.")] = "none",
     baud: Annotated[int, typer.Option(help="Serial line speed.")] = 9600,
@@ -112,13 +115,14 @@ def scan(
     if timeout <= 0:
         fail("--timeout must be positive", ExitCode.USAGE, as_json=json_)
     if image is not None:
-        code = _scan_image(image, decoder, roi, json_)
+        code = _scan_image(image, decoder, symbologies, roi, json_)
     else:
         assert url is not None
         code = _scan_url(
             url,
             timeout=timeout,
             decoder=decoder,
+            symbologies=symbologies,
             roi=roi,
             suffix=suffix,
             trigger=trigger,
@@ -129,12 +133,14 @@ def scan(
     _print_code(code, as_json=json_, reveal=reveal, extra=extra)
 
 
-def _scan_image(image: Path, decoder: str, roi: str | None, as_json: bool) -> ScannedCode:
+def _scan_image(
+    image: Path, decoder: str, symbologies: str, roi: str | None, as_json: bool
+) -> ScannedCode:
     from devices.camera_codes.decode import Roi, make_decoder
     from devices.camera_codes.reader import decode_image_file
 
     try:
-        dec = make_decoder(decoder)
+        dec = make_decoder(decoder, [s.strip() for s in symbologies.split(",")])
         region = Roi.parse(roi) if roi else None
     except ValueError as exc:
         fail(str(exc), ExitCode.USAGE, as_json=as_json)
@@ -152,6 +158,7 @@ def _scan_url(
     *,
     timeout: float,
     decoder: str,
+    symbologies: str,
     roi: str | None,
     suffix: str,
     trigger: str,
@@ -165,7 +172,11 @@ def _scan_url(
         if kind == "camera":
             from devices.camera_codes.reader import CameraCodeReader
 
-            options: dict[str, Any] = {"decoder": decoder, "every_nth": 1}
+            options: dict[str, Any] = {
+                "decoder": decoder,
+                "symbologies": symbologies,
+                "every_nth": 1,
+            }
             if roi:
                 options["roi"] = roi
             device = CameraCodeReader("scan", url, options=options, backoff=once)

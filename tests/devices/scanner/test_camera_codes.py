@@ -12,11 +12,13 @@ import pytest
 
 from devices.base import DeviceState, StatusChanged
 from devices.camera_codes.decode import (
+    SYMBOLOGIES,
     ChainDecoder,
     FrameDecoder,
     PyzbarDecoder,
     Roi,
     ZxingDecoder,
+    check_symbologies,
     make_decoder,
     to_gray,
 )
@@ -25,6 +27,7 @@ from devices.camera_codes.reader import CameraCodeReader, codes_in_frame, decode
 from devices.camera_codes.source import open_source
 from devices.errors import DeviceNotFoundError, DeviceTimeoutError
 from devices.scanner.classify import CodeKind
+from devices.scanner.core import ScannerConfigError
 from tests.devices.scanner.conftest import Recorder
 from tests.devices.scanner.images import Hardness, frame_with_code
 
@@ -199,3 +202,19 @@ def test_reader_for_a_missing_camera_is_no_device() -> None:
     finally:
         reader.stop()
     assert "no such file" in event.status.error.reason
+
+
+def test_symbologies_are_validated_and_narrow_the_search() -> None:
+    assert check_symbologies(["all"]) == tuple(SYMBOLOGIES)
+    with pytest.raises(ValueError, match="unknown symbology 'qr'"):
+        check_symbologies(["qr"])
+    with pytest.raises(ValueError, match="at least one"):
+        check_symbologies([])
+    with pytest.raises(ValueError, match="ZBar reads none of datamatrix"):
+        make_decoder("pyzbar", ["datamatrix"])
+    frame = frame_with_code(CASE, Hardness())
+    for name in ("zxing", "pyzbar"):
+        assert [c.text for c in codes_in_frame(frame, make_decoder(name, ["all"]))] == [CASE]
+        assert codes_in_frame(frame, make_decoder(name, ["code128", "ean13"])) == []
+    with pytest.raises(ScannerConfigError, match="unknown symbology"):
+        CameraCodeReader("cam", "camera://0", options={"symbologies": "qrcode,bogus"})

@@ -62,6 +62,8 @@ def test_scan_image_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
     assert code == ExitCode.DEVICE_NOT_FOUND and "no such image file" in err
     code, _, err = run(capsys, "--image", str(tmp_path / "x.png"), "--decoder", "opencv")
     assert code == ExitCode.USAGE and "unknown decoder" in err
+    code, _, err = run(capsys, "--image", str(tmp_path / "x.png"), "--symbologies", "qr")
+    assert code == ExitCode.USAGE and "unknown symbology" in err
     code, _, err = run(capsys, "--image", str(tmp_path / "x.png"), "--url", "sim://scanner")
     assert code == ExitCode.USAGE and "exactly one of" in err
     code, _, err = run(capsys)
