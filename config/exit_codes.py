@@ -48,3 +48,4 @@ class ExitCode(IntEnum):
     # Flows (60-69)
     FLOW_INVALID = 60
     FLOW_NOT_FOUND = 61
+    FLOW_EVENTS_INVALID = 62  # `kiosk flows run --events FILE`: a malformed events file

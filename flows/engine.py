@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -121,6 +121,8 @@ class Session:
     warn_at: float = _INF
     end_at: float = _INF
     timer_running: bool = False
+    static_fields: dict[str, tuple[FieldDef, ...]] = field(default_factory=dict)
+    field_views: dict[tuple[Any, ...], FieldView] = field(default_factory=dict)
 
     @property
     def step(self) -> StepDef:
@@ -150,10 +152,14 @@ class FlowEngine:
         *,
         idle_timeout_s: float = 60.0,
         idle_warning_s: float = 45.0,
+        on_transition: Callable[[str, str, str], None] | None = None,
     ) -> None:
+        """``on_transition(flow_id, from_step, to_step)`` observes every defined transition
+        taken (including through skipped steps); it must not keep personal data."""
         if idle_warning_s >= idle_timeout_s:
             raise ValueError("idle_warning_s must be less than idle_timeout_s")
         self.flows = flows
+        self.on_transition = on_transition
         self.default_idle = IdleSpec(timeout_s=idle_timeout_s, warning_s=idle_warning_s)
         self.now = 0.0
         self.session: Session | None = None
@@ -240,12 +246,10 @@ class FlowEngine:
     def _emit(self, effect: ev.Effect) -> None:
         self._out.append(effect)
 
-    def _request(
-        self, s: Session, effect_cls: type[ev.Request], purpose: str = "", **kw: Any
-    ) -> None:
+    def _request(self, s: Session, effect_cls: type[ev.Request], tag: str = "", **kw: Any) -> None:
         self._next_request += 1
         effect = effect_cls(request_id=self._next_request, **kw)
-        s.pending = Pending(self._next_request, effect.name, effect.waits_for_citizen, purpose)
+        s.pending = Pending(self._next_request, effect.name, effect.waits_for_citizen, tag)
         self._emit(effect)
         self._rearm(s)
 
@@ -337,12 +341,20 @@ class FlowEngine:
     # ------------------------------------------------------------------ navigation
 
     def _enter(self, index: int, *, push: int | None = None) -> None:
-        """Enter the step at ``index``, skipping steps whose ``when`` is false."""
+        """Enter the step at ``index``, skipping steps whose ``when`` is false.
+
+        ``push`` is the step we come from along a defined transition (kept for "back" and
+        reported to the ``on_transition`` listener); ``None`` for the start and for "back".
+        """
         s = self.session
         assert s is not None
         if push is not None:
             s.history.append(push)
+        came_from = push
         for _ in range(len(s.flow.steps) + 1):
+            if came_from is not None and self.on_transition is not None:
+                self.on_transition(s.flow.id, s.flow.steps[came_from].id, s.flow.steps[index].id)
+            came_from = index
             s.index = index
             s.phase = ""
             s.error = None
@@ -362,7 +374,8 @@ class FlowEngine:
                 log.debug("step entered", extra={"flow": s.flow.id, "step": step.id})
                 return
             index = self._next_index(s)
-        raise RuntimeError("flow loops through skipped steps")  # excluded by the loader
+        # only a cycle of steps whose `when` is false gets here: an authoring error
+        raise RuntimeError(f"flow {s.flow.id!r} loops through skipped steps")
 
     def _next_index(self, s: Session) -> int:
         ctx = self._context(s)
@@ -522,7 +535,7 @@ class FlowEngine:
             self._request(s, ev.ReadIdCard)
         elif method == "lutong_code":
             s.phase = "waiting_code"
-            self._request(s, ev.ScanCode, purpose="lutong_code")
+            self._request(s, ev.ScanCode, tag="lutong_code", purpose="lutong_code")
         else:
             s.phase = "enter_id"
             s.face_id = ""
@@ -676,10 +689,17 @@ class FlowEngine:
     # ------------------------------------------------------------------ form
 
     def _visible(self, s: Session, step: StepDef) -> list[FieldDef]:
+        candidates = s.static_fields.get(step.id)
+        if candidates is None:  # conditions on the item alone: evaluated once a session
+            ctx0 = self._context(s)
+            candidates = tuple(
+                f for f in step.fields if not f.when_static or (f.when is not None and f.when(ctx0))
+            )
+            s.static_fields[step.id] = candidates
         ctx = None
         out = []
-        for f in step.fields:
-            if f.when is not None:
+        for f in candidates:
+            if f.when is not None and not f.when_static:
                 ctx = ctx or self._context(s)
                 if not f.when(ctx):
                     continue
@@ -724,7 +744,9 @@ class FlowEngine:
                 value = self._derive(s, source)
                 if value is not None:
                     s.form[f.id] = value
-                    s.derived[f.id] = source.partition(".")[0]
+                    if self._validate(s, f, value) is None:
+                        s.derived[f.id] = source.partition(".")[0]
+                    # else: left editable so the citizen can correct a bad platform value
                     break
         s.phase = "edit"
         return True
@@ -794,7 +816,7 @@ class FlowEngine:
                 self.events_ignored += 1
                 return
             s.phase = "scanning"
-            self._request(s, ev.ScanCode, purpose=f.id)
+            self._request(s, ev.ScanCode, tag=f.id, purpose=f.id)
         elif e.action == "next":
             s.field_errors = {}
             for f in self._visible(s, step):
@@ -853,7 +875,7 @@ class FlowEngine:
                 return
             s.phase = "capturing"
             s.error = None
-            self._request(s, ev.CaptureDocument, purpose=mat.code, material_code=mat.code)
+            self._request(s, ev.CaptureDocument, tag=mat.code, material_code=mat.code)
         elif (
             e.action == "waive" and mat is not None and mat.waivable and mat.code not in s.materials
         ):
@@ -1143,8 +1165,29 @@ class FlowEngine:
         return tuple(out)
 
     def _field_view(self, s: Session, f: FieldDef) -> FieldView:
+        # views are immutable: reuse the one built for the same inputs (a per-session cache,
+        # wiped with the session; bounded)
         value = s.form.get(f.id)
         editable = self._editable(s, f)
+        key = (
+            f.id,
+            value,
+            editable,
+            s.field_errors.get(f.id),
+            s.derived.get(f.id),
+            len(s.licences),
+        )
+        cached = s.field_views.get(key)
+        if cached is not None:
+            return cached
+        if len(s.field_views) > 512:
+            s.field_views.clear()
+        view = s.field_views[key] = self._build_field_view(s, f, value, editable)
+        return view
+
+    def _build_field_view(
+        self, s: Session, f: FieldDef, value: str | None, editable: bool
+    ) -> FieldView:
         display = value
         if value is not None and f.masked and not editable:
             display = mask_id_number(value) if f.kind == "id_number" else mask_phone(value)

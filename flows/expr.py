@@ -78,6 +78,9 @@ def _compile(node: ast.expr) -> Compiled:
             if op is None:
                 raise ExpressionError(f"operator {type(op_node).__name__} is not allowed")
             ops.append((op, _compile(right_node)))
+        if len(ops) == 1:  # the common case, kept fast
+            op1, right1 = ops[0]
+            return lambda ctx: _safe_compare(op1, first(ctx), right1(ctx))
 
         def compare(ctx: Context) -> bool:
             left = first(ctx)
@@ -115,13 +118,20 @@ def _compile(node: ast.expr) -> Compiled:
         def lookup(ctx: Context) -> Any:
             value: Any = ctx.get(head)
             for key in rest:
-                if not isinstance(value, Mapping):
+                try:
+                    value = value.get(key)
+                except (AttributeError, TypeError):  # not a mapping: the name is absent
                     return None
-                value = value.get(key)
             return value
 
         return lookup
     raise ExpressionError(f"{type(node).__name__} is not allowed in a condition")
+
+
+def roots_of(source: str) -> frozenset[str]:
+    """The root names an (already valid) expression reads, e.g. ``{"item"}``."""
+    tree = ast.parse(source.strip(), mode="eval")
+    return frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in ROOTS)
 
 
 def compile_expression(source: str) -> Compiled:

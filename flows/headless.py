@@ -33,16 +33,22 @@ MASK = "***"
 class TraceEntry:
     event: ev.Event | None  # None for the session start
     effects: tuple[ev.Effect, ...]
+    ignored: bool = False  # the engine ignored the event (stale, or not valid here)
 
     def compact(self) -> dict[str, Any]:
+        label = "start" if self.event is None else compact_event(self.event)
         return {
-            "event": "start" if self.event is None else compact_event(self.event),
+            "event": label + (" (ignored)" if self.ignored else ""),
             "effects": [compact_effect(e) for e in self.effects],
         }
 
     def as_dict(self, reveal: bool = False) -> dict[str, Any]:
         event = None if self.event is None else event_dict(self.event)
-        out = {"event": event, "effects": [e.as_dict() for e in self.effects]}
+        out = {
+            "event": event,
+            "ignored": self.ignored,
+            "effects": [e.as_dict() for e in self.effects],
+        }
         return out if reveal else redact(out)
 
 
@@ -53,8 +59,10 @@ class Trace:
     entries: list[TraceEntry] = field(default_factory=list)
     end_reason: str | None = None
 
-    def add(self, event: ev.Event | None, effects: Sequence[ev.Effect]) -> None:
-        self.entries.append(TraceEntry(event, tuple(effects)))
+    def add(
+        self, event: ev.Event | None, effects: Sequence[ev.Effect], ignored: bool = False
+    ) -> None:
+        self.entries.append(TraceEntry(event, tuple(effects), ignored))
         for e in effects:
             if isinstance(e, ev.EndSession):
                 self.end_reason = e.reason
@@ -200,7 +208,9 @@ def run_events(
     for event in events:
         if not engine.active:
             break
-        trace.add(event, engine.feed(event))
+        before = engine.events_ignored
+        effects = engine.feed(event)
+        trace.add(event, effects, ignored=engine.events_ignored > before)
     return trace
 
 
@@ -221,6 +231,12 @@ SYNTHETIC_PERSON = {
     "address": "山东省济南市历下区测试路99号",
     "phone": "17000009999",
 }
+
+#: Effects the autopilot fails with "offline" when it plays a kiosk without a platform link
+#: (``submit_case`` then goes to the outbox: a queued receipt, no case number).
+_NEEDS_LINK = frozenset(
+    {"verify_code", "fetch_user_info", "fetch_licences", "fetch_benefits", "query_platform"}
+)
 
 _FIELD_SAMPLES = {
     "uscc": "91370102MA3ABCDE1X",
@@ -258,6 +274,7 @@ class Policy:
     (each makes one attempt fail); afterwards the effect succeeds."""
 
     method: str = "id_card"
+    fallback: tuple[str, ...] = ()  # methods to choose next, in order, after a failure
     fail: dict[str, list[str]] = field(default_factory=dict)
     code_result: str = "valid"
     face_live: bool = True
@@ -293,6 +310,9 @@ class Autopilot:
         self.now = 0.0
         self._fails = {k: list(v) for k, v in self.policy.fail.items()}
         self._done_once: set[str] = set()
+        self._chosen = 0
+        self._retries = 0
+        self.online = True
 
     def _fail(self, name: str) -> str | None:
         queue = self._fails.get(name)
@@ -302,6 +322,8 @@ class Autopilot:
         p = self.policy
         rid = effect.request_id
         reason = self._fail(effect.name)
+        if reason is None and not self.online and effect.name in _NEEDS_LINK:
+            reason = "offline"
         if reason is not None:
             return ev.EffectFailed(request_id=rid, effect=effect.name, reason=reason)
         person = SYNTHETIC_PERSON
@@ -343,7 +365,7 @@ class Autopilot:
                 if p.payment
                 else None
             )
-            if p.queued:
+            if p.queued or not self.online:
                 return ev.CaseSubmitted(
                     request_id=rid, queued=True, receipt_ref="OB-0001", payment=payment
                 )
@@ -386,8 +408,12 @@ class Autopilot:
         """The citizen's next action on this screen."""
         p = self.policy
         here = {view.step_id, f"{view.step_id}:{view.phase}"}
-        if p.timeout_at in here and self._once("timeout"):
-            return ev.TimerFired("idle") if p.timeout_by_timer else ev.Tick(self.now + 10_000)
+        if p.timeout_at in here and (view.countdown.state == "warning" or self._once("timeout")):
+            if p.timeout_by_timer:
+                return ev.TimerFired("idle")
+            if view.countdown.state == "warning":  # the citizen does not come back
+                return ev.Tick(self.now + view.countdown.timeout_s)
+            return ev.Tick(self.now + view.countdown.warning_s)
         if p.cancel_at in here:
             return ev.Press("cancel")
         if p.help_at in here and self._once("help"):
@@ -400,7 +426,10 @@ class Autopilot:
         if kind == "identify":
             if phase == "choose":
                 enabled = [c.value for c in view.choices if c.enabled]
-                return ev.Press("method", p.method if p.method in enabled else enabled[0])
+                order = (p.method, *p.fallback)
+                wanted = order[min(self._chosen, len(order) - 1)]
+                self._chosen += 1
+                return ev.Press("method", wanted if wanted in enabled else enabled[0])
             if phase == "enter_id":
                 if not view.fields[0].value:
                     return ev.Input("id_number", SYNTHETIC_PERSON["id_number"])
@@ -435,9 +464,10 @@ class Autopilot:
                 return ev.Press("edit")
             return ev.Press("confirm")
         if kind in ("submit", "print"):
-            if view.button("retry"):
+            self._retries += 1
+            if view.button("retry") and self._retries <= 3:
                 return ev.Press("retry")
-            return ev.Press("skip")
+            return ev.Press("skip") if view.button("skip") else ev.Press("cancel")
         if kind == "pay_notice":
             return ev.Press("next")
         if kind == "evaluate":
@@ -461,6 +491,7 @@ class Autopilot:
         online: bool = True,
     ) -> Trace:
         trace = Trace(flow_id, item.code)
+        self.online = online
         effects = engine.start(flow_id, item, devices=devices, online=online)
         trace.add(None, effects)
         view: StepView | None = None
@@ -480,12 +511,18 @@ class Autopilot:
             else:
                 assert view is not None
                 self.now += 2.0
-                engine.feed(ev.Tick(self.now))
+                tick = ev.Tick(self.now)
+                fx = engine.feed(tick)
+                if fx:
+                    trace.add(tick, fx)
+                if not engine.active:
+                    break
                 event = self.act(view)
                 if isinstance(event, ev.Tick):
                     self.now = event.now
+            before = engine.events_ignored
             effects = engine.feed(event)
-            trace.add(event, effects)
+            trace.add(event, effects, ignored=engine.events_ignored > before)
         return trace
 
 

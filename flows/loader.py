@@ -28,7 +28,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from flows.expr import ExpressionError, compile_expression
+from flows.expr import ExpressionError, compile_expression, roots_of
 from flows.model import (
     STEP_TYPES,
     Branch,
@@ -165,6 +165,7 @@ class _Builder:
         choices = tuple(
             Choice(value=c["value"], label=Text(**c["label"])) for c in raw.get("choices", ())
         )
+        when = self.expr(raw.get("when"), [*path, "when"])
         return FieldDef(
             id=raw["id"],
             kind=kind,
@@ -181,7 +182,8 @@ class _Builder:
             masked=bool(raw.get("masked", kind in ("id_number", "phone"))),
             scan=bool(raw.get("scan", False)),
             hint=_text(raw.get("hint")),
-            when=self.expr(raw.get("when"), [*path, "when"]),
+            when=when,
+            when_static=when is not None and roots_of(raw["when"]) <= {"item"},
         )
 
     def step(self, raw: Mapping[str, Any], path: list[Any]) -> StepDef:

@@ -81,6 +81,8 @@ class FieldDef:
     scan: bool = False
     hint: Text | None = None
     when: Compiled | None = None
+    #: ``when`` reads only ``item``: it cannot change during a session (evaluated once)
+    when_static: bool = False
 
 
 @dataclass(frozen=True, slots=True)
