@@ -444,12 +444,12 @@ class Outbox:
         Only a session's oldest pending item carries a backoff time (later ones keep their
         enqueue time), so an item is sendable exactly when it is its session's first pending
         item and due. The oldest ``scan`` pending rows are looked at first (cheap, by index);
-        only if they yield nothing is every session's head computed.
+        only if they yield fewer than ``limit`` is every session's head computed.
         """
         sql = f"SELECT {_COLUMNS} FROM items WHERE state = 'pending' ORDER BY id LIMIT ?"  # noqa: S608
         rows = self._read(sql, (scan,))
         found = _pick_heads(rows, now, limit, busy)
-        if found or len(rows) < scan:
+        if len(found) >= limit or len(rows) < scan:
             return found
         rows = self._read(
             f"SELECT {_I_COLUMNS} FROM items i"  # noqa: S608 - constant columns

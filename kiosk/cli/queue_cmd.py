@@ -29,13 +29,13 @@ app = typer.Typer(
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-#: Payload fields that never hold personal data; every other value is masked.
+#: Payload fields that never hold personal data; every other value is masked. (Not "code":
+#: in some bodies it is a scanned 鲁通码.)
 UNMASKED_FIELDS = frozenset(
     {
         "item_code",
         "kiosk_id",
         "session_id",
-        "code",
         "source",
         "commitment",
         "required",
@@ -46,8 +46,6 @@ UNMASKED_FIELDS = frozenset(
         "id_type",
         "submitted_at",
         "assessed_at",
-        "event",
-        "events",
         "type",
         "at",
     }

@@ -227,3 +227,20 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(OutboxError, match="schema version 99"):
         make(tmp_path)
+
+
+def test_heads_beyond_a_long_session_are_found(tmp_path: Path) -> None:
+    """One session with many items queued first must not hide the other sessions' heads."""
+    clock = Clock()
+    box = make(tmp_path, clock)
+    try:
+        first = box.enqueue("case", "long", {"n": 0})
+        for n in range(1, 100):
+            box.enqueue("case", "long", {"n": n})
+        late = [box.enqueue("case", f"late-{n}", {"n": n}) for n in range(3)]
+        heads = box.due_heads(clock.now, limit=4, scan=16)
+        assert [h.id for h in heads] == [first, *late]
+        heads = box.due_heads(clock.now, limit=4, busy=frozenset({"long"}), scan=16)
+        assert [h.id for h in heads] == late
+    finally:
+        box.close()
