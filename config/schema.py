@@ -114,6 +114,8 @@ class PlatformConfig(_Strict):
     timeout_s: float = Field(default=10.0, gt=0, le=300)
     #: True, False, or a CA bundle path. Only honoured for https URLs.
     verify_tls: bool | Path = True
+    #: Seconds between heartbeats (device states, consumables, queue depth) while running.
+    heartbeat_s: float = Field(default=30.0, gt=0)
     #: Seconds between cheap health probes while the link is down.
     probe_interval_s: float = Field(default=5.0, gt=0)
     #: On-disk copy of the service catalogue, shown when the kiosk starts offline.

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from config.schema import Settings
-from devices.idcard.emulator import SamReaderEmulator, SimPort
-from devices.idcard.model import IdCard
+from devices.idcard.emulator import SamReaderEmulator, SimPort, load_card
+from devices.idcard.model import IdCard, card_from_json
 from devices.receipt.emulator import VirtualPrinter
 from devices.scanner.emulator import ScannerEmulator
 from devices.sim import SimUnpluggedError, register_instance, unregister_instance
@@ -30,6 +30,8 @@ from kiosk.sandbox_process import SandboxProcess, start_sandbox
 
 log = logging.getLogger(__name__)
 
+#: The demo's default citizen: a parent with a birth certificate among her e-licences.
+DEFAULT_HOLDER = "王晓燕"
 CARDS_DIR = Path(__file__).resolve().parent.parent / "devices" / "idcard" / "cards"
 
 
@@ -47,6 +49,8 @@ class DemoEnvironment:
         self.scanner: ScannerEmulator = ScannerEmulator(trigger="honeywell")
         self._scanner_plugged = True
         self.printer_dir = self.workdir / "prints"
+        self.a4_dir = self.workdir / "a4"
+        self.a4_dir.mkdir(exist_ok=True)
         self.printer = VirtualPrinter(self.printer_dir)
         self.printer_addr: tuple[str, int] | None = None
         self._names: list[str] = []
@@ -78,6 +82,11 @@ class DemoEnvironment:
                         "url": f"sim://scanner?instance={tag}-scanner",
                         "options": {"trigger": "honeywell"},
                     },
+                    "a4_printer": {
+                        "driver": "a4_pdf_dir",
+                        "url": f"file://{self.a4_dir}",
+                        "options": {"poll_interval": 1.0},
+                    },
                     "receipt_printer": {
                         "driver": "receipt_escpos",
                         "url": f"socket://{host}:{port}",
@@ -90,6 +99,7 @@ class DemoEnvironment:
                     "secret_file": str(self.sandbox.secret_file),
                     "timeout_s": 5.0,
                     "probe_interval_s": 1.0,
+                    "heartbeat_s": 2.0,
                 },
                 "outbox": {
                     "path": str(self.workdir / "kiosk" / "outbox.sqlite3"),
@@ -124,14 +134,46 @@ class DemoEnvironment:
     def card_files() -> list[Path]:
         return sorted(CARDS_DIR.glob("*.json"))
 
-    def place_card(self, card: Path | IdCard | None = None) -> IdCard:
-        from devices.idcard.emulator import load_card
+    def holders(self) -> list[dict[str, Any]]:
+        """The platform's synthetic citizens (with e-licences and benefits)."""
+        assert self.sandbox is not None
+        return self.sandbox.holders()
 
-        chosen = (
-            card
-            if isinstance(card, IdCard)
-            else load_card(str(card or CARDS_DIR / "resident.json"))
+    @staticmethod
+    def holder_card(holder: dict[str, Any]) -> IdCard:
+        """A resident ID card for one of the platform's synthetic holders."""
+        return card_from_json(
+            {
+                "card_type": "resident",
+                "name": holder["name"],
+                "gender_code": "2" if holder.get("gender") in ("女", "2", "F") else "1",
+                "nation_code": "01",
+                "birth": holder["birth"],
+                "address": holder["address"],
+                "id_number": holder["id_number"],
+                "issuer": "济南市公安局",
+                "valid_from": "2020-01-01",
+                "valid_to": "2040-01-01",
+                "photo_seed": holder["holder_ref"],
+            }
         )
+
+    def place_card(self, card: Path | IdCard | str | None = None) -> IdCard:
+        """Put a card on the reader: an IdCard, a card file, a holder's ID number, or (by
+        default) the card of the platform's holder who has the most e-licences."""
+        if isinstance(card, IdCard):
+            chosen = card
+        elif isinstance(card, Path):
+            chosen = load_card(card)
+        else:
+            holders = self.holders()
+            if card:
+                match = [h for h in holders if h["id_number"] == card]
+            else:
+                match = [h for h in holders if h["name"] == DEFAULT_HOLDER] or holders[:1]
+            if not match:
+                raise ValueError("no such holder on the platform")
+            chosen = self.holder_card(match[0])
         self.reader.place(chosen)
         return chosen
 

@@ -23,6 +23,7 @@ is kept once posted, except the armed requests' ids. Nothing personal is logged.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import uuid
@@ -53,6 +54,7 @@ from offline.sender import Sender
 log = logging.getLogger(__name__)
 
 CHINA = timezone(timedelta(hours=8))
+KIOSK_VERSION = "0.1.0"
 #: Device roles the flows name (flows.catalogue); config device names use the same words.
 ROLES = ("idcard", "scanner", "camera", "receipt_printer", "a4_printer", "document_camera")
 Post = Callable[[object], None]
@@ -124,6 +126,9 @@ class Runtime:
         self._armed_scan: int | None = None
         self._cancelled: set[int] = set()
         self._submits: dict[int, int] = {}  # outbox item id → request id still waiting
+        self._heartbeat_stop = threading.Event()
+        self._heartbeat_thread: threading.Thread | None = None
+        self._first_beat = True
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -133,14 +138,49 @@ class Runtime:
         self._load_cached_catalogue()
         self.sender.start()
         self._pool.submit(self._refresh_catalogue)
+        self._heartbeat_stop.clear()
+        self._heartbeat_thread = threading.Thread(
+            target=self._heartbeat_loop, name="heartbeat", daemon=True
+        )
+        self._heartbeat_thread.start()
 
     def stop(self) -> None:
+        self._heartbeat_stop.set()
+        if self._heartbeat_thread is not None:
+            self._heartbeat_thread.join(self.settings.platform.timeout_s + 1)
         self.sender.stop()
         for device in self.devices.values():
             device.stop()
         self._pool.shutdown(wait=True, cancel_futures=True)
         self.client.close()
         self.outbox.close()
+
+    # -- heartbeat: the platform sees the kiosk, and the kiosk sees the link -----------
+
+    def heartbeat_body(self) -> dict[str, Any]:
+        devices = {name: str(d.status.state) for name, d in self.devices.items()}
+        consumables: dict[str, float] = {}
+        for name, d in self.devices.items():
+            paper = d.status.detail.get("paper")
+            if paper is not None:
+                consumables[f"{name}.paper"] = {"ok": 1.0, "near_end": 0.1, "out": 0.0}.get(
+                    paper, 1.0
+                )
+        return {
+            "devices": devices,
+            "consumables": consumables,
+            "queue_depth": self.outbox.counts().get("pending", 0),
+            "version": KIOSK_VERSION,
+            "at": datetime.now(CHINA).isoformat(timespec="seconds"),
+        }
+
+    def _heartbeat_loop(self) -> None:
+        interval = self.settings.platform.heartbeat_s
+        while not self._heartbeat_stop.wait(0 if self._first_beat else interval):
+            self._first_beat = False
+            # a failure is recorded by the link monitor; the next beat retries
+            with contextlib.suppress(PlatformError):
+                self.client.heartbeat(self.heartbeat_body())
 
     # -- state the screens show (any thread) ------------------------------------------
 

@@ -36,8 +36,10 @@ class DevPanel(QWidget):
         card = QGroupBox("身份证 ID card")
         grid = QGridLayout(card)
         self.cards = QComboBox()
+        for holder in env.holders():
+            self.cards.addItem(f"{holder['name']}（平台持证人）", holder["id_number"])
         for path in env.card_files():
-            self.cards.addItem(path.stem, str(path))
+            self.cards.addItem(f"{path.stem}（证件类型样例）", path)
         grid.addWidget(self.cards, 0, 0, 1, 2)
         self._button(grid, 1, 0, "放置 Place", self._place)
         self._button(grid, 1, 1, "拿走 Lift", env.lift_card)

@@ -221,18 +221,22 @@ def screenshot_tour(controller: KioskController, env: DemoEnvironment, out_dir: 
     wait_until(c.window.fault_banner.isVisible, 15, "the paper-out banner")
     shot("fault-paper-out")
     env.printer.clear_faults()
+    wait_until(lambda: not c.window.fault_banner.isVisible(), 15, "the printer to recover")
     env.cut_network()
     wait_until(lambda: not c.runtime.online, 20, "the offline state")
     pump(0.3)
     shot("offline-banner")
     env.restore_network()
     wait_until(lambda: c.runtime.online, 20, "the link to come back")
+    # every device gone and the platform unreachable: nothing can be offered
+    env.cut_network()
     for role in ("idcard", "scanner", "receipt_printer"):
         env.unplug(role)
-    wait_until(lambda: c.window.stack.currentWidget() is c.out_of_service, 20, "out of service")
+    wait_until(lambda: c.window.stack.currentWidget() is c.out_of_service, 30, "out of service")
     shot("out-of-service")
     for role in ("idcard", "scanner", "receipt_printer"):
         env.replug(role)
+    env.restore_network()
     jobs = sorted(env.printer_dir.glob("job-*.png"))
     if jobs:
         target = out_dir / f"{len(shots) + 1:02d}-printed-receipt.png"
