@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from config.logs import Safe
 from flows import events as ev
 from flows.catalogue import CatalogItem
 from flows.idnumber import is_valid_id_number, mask_id_number, mask_phone
@@ -404,7 +403,7 @@ class FlowEngine:
             self._emit(ev.CancelRequest(request_id=s.assistant_request))
         self._emit(ev.CancelTimer(timer="idle"))
         self._emit(ev.EndSession(reason=reason))  # type: ignore[arg-type]
-        log.info("session ended", extra={"flow": s.flow.id, "reason_code": Safe(reason)})
+        log.info("session ended", extra={"flow": s.flow.id, "reason_code": reason})
         self.session = None  # the wipe: nothing else refers to the session's data
         self._dirty = False
 
@@ -800,7 +799,8 @@ class FlowEngine:
         if f.kind == "id_number":
             value = value.upper()
         s.form[f.id] = value
-        s.derived.pop(f.id, None) if f.editable else None
+        if f.editable:  # the citizen overrode a derived value: it is now their input
+            s.derived.pop(f.id, None)
         error = self._validate(s, f, value)
         if error:
             s.field_errors[f.id] = error

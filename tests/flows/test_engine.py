@@ -351,6 +351,31 @@ def test_face_verification_checks_the_id_number(engine: FlowEngine, catalogue: C
     assert view.step_type == "consent"
 
 
+def test_face_check_after_the_card(engine: FlowEngine, catalogue: Catalogue) -> None:
+    start(engine, catalogue, "SW-0005")  # 代开发票: 人证核验
+    engine.feed(ev.Press("method", "id_card"))
+    fx = engine.feed(card())
+    (face,) = of_type(fx, ev.CaptureFace)
+    assert face.against == "card_photo"  # type: ignore[attr-defined]
+    assert view_of(fx).phase == "waiting_face_card"
+    view = view_of(engine.feed(ev.FaceCaptured(live=True, matched=False)))
+    assert (
+        view.phase == "choose"
+        and view.error is not None
+        and view.error.en == "Your face did not match"
+    )
+    assert engine.session is not None and engine.session.identity == {}  # the card data is dropped
+    engine.feed(ev.Press("method", "id_card"))
+    engine.feed(card())
+    view = view_of(engine.feed(ev.FaceCaptured(live=True, matched=True, score=0.93)))
+    assert view.step_type == "consent"
+    # with the camera down the face check is skipped rather than blocking the card
+    engine.feed(ev.Press("cancel"))
+    start(engine, catalogue, "SW-0005", devices={**all_devices(), "camera": False})
+    engine.feed(ev.Press("method", "id_card"))
+    assert view_of(engine.feed(card())).step_type == "consent"
+
+
 def test_lutong_code_identifies_through_verify(engine: FlowEngine, catalogue: Catalogue) -> None:
     start(engine, catalogue, "ZZ-0006")
     fx = engine.feed(ev.Press("method", "lutong_code"))
