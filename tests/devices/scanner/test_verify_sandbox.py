@@ -7,6 +7,7 @@ the emulated scanner to a verified holder. The code never shows up in any log li
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import socket
@@ -156,3 +157,30 @@ def test_scanned_code_to_verified_holder(sandbox: SandboxProcess, verifier: Code
     assert code.kind is CodeKind.LUTONG and code.text is not None
     result = verifier.verify(code.text)
     assert result.status is VerifyStatus.VALID and result.holder_ref == holder["holder_ref"]
+
+
+def test_cli_scan_and_verify(sandbox: SandboxProcess, capsys: pytest.CaptureFixture[str]) -> None:
+    from kiosk.cli.main import main
+
+    platform = [
+        *("--set", f"platform.url={sandbox.url}"),
+        *("--set", f"platform.kiosk_id={sandbox.kiosk_id}"),
+        *("--set", f"platform.secret_file={sandbox.secret_file}"),
+    ]
+    issued = sandbox.issue_code(ttl_s=60)
+    url = f"sim://scanner?payload={issued['code']}"
+    rc = main([*platform, "devices", "scan", "--url", url, "--verify", "--json", "--reveal"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    doc = json.loads(out)
+    assert doc["kind"] == "lutong" and issued["code"] not in out
+    assert doc["verification"]["status"] == "valid"
+    sandbox.set_faults(outage=True)
+    try:
+        rc = main([*platform, "devices", "scan", "--url", url, "--verify", "--json"])
+    finally:
+        sandbox.clear_faults()
+    doc = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    assert doc["verification"]["status"] == "offline"
+    assert doc["verification"]["alternatives"] == ["id_card", "staff"]
