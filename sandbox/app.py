@@ -90,12 +90,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 IdemKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=128)]
 
 
-def ctx_of(request: Request) -> Context:
+async def ctx_of(request: Request) -> Context:
     ctx: Context = request.app.state.ctx
     return ctx
 
 
-def kiosk_of(request: Request) -> str:
+async def kiosk_of(request: Request) -> str:
     kiosk_id = request.scope.get("state", {}).get("kiosk_id")
     if not isinstance(kiosk_id, str):  # only reachable when the app runs without the gateway
         raise ApiError(
@@ -420,11 +420,11 @@ def heartbeat(
 # --- admin API (sandbox only) -----------------------------------------------------------
 
 
-def require_admin(
+async def require_admin(
     request: Request,
     x_admin_token: Annotated[str | None, Header(max_length=256)] = None,
 ) -> None:
-    token = ctx_of(request).admin_token
+    token = (await ctx_of(request)).admin_token
     if x_admin_token is None or not hmac.compare_digest(x_admin_token.encode(), token.encode()):
         raise ApiError(403, "forbidden", "X-Admin-Token missing or wrong")
 

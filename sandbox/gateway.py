@@ -188,23 +188,30 @@ class Gateway:
         if problem is not None:
             return "missing_headers", problem
         assert kiosk_id is not None and ts is not None and nonce is not None and sig is not None
-        store = self.ctx.store
-        secret = await anyio.to_thread.run_sync(store.kiosk_secret, kiosk_id)
-        if secret is None:
-            return "unknown_kiosk", "this kiosk is not enrolled"
         now = self.clock()
-        if not signing.timestamp_fresh(ts, now):
-            return "stale_timestamp", f"X-Timestamp is outside ±{signing.WINDOW_S} s of server time"
-        canonical = signing.canonical_string(
-            method, raw_path, query, timestamp=ts, nonce=nonce, body=body
-        )
-        if not signing.signature_ok(secret, canonical, sig):
-            return "bad_signature", "X-Signature does not match the canonical request"
-        fresh = await anyio.to_thread.run_sync(
-            store.use_nonce, kiosk_id, nonce, now, float(signing.WINDOW_S)
-        )
-        if not fresh:
-            return "replayed_nonce", "this X-Nonce was already used"
+        store = self.ctx.store
+
+        def check() -> tuple[str, str] | None:
+            # One thread-pool hop for both database steps (hops are what costs on a busy box).
+            secret = store.kiosk_secret(kiosk_id)
+            if secret is None:
+                return "unknown_kiosk", "this kiosk is not enrolled"
+            if not signing.timestamp_fresh(ts, now):
+                return "stale_timestamp", (
+                    f"X-Timestamp is outside ±{signing.WINDOW_S} s of server time"
+                )
+            canonical = signing.canonical_string(
+                method, raw_path, query, timestamp=ts, nonce=nonce, body=body
+            )
+            if not signing.signature_ok(secret, canonical, sig):
+                return "bad_signature", "X-Signature does not match the canonical request"
+            if not store.use_nonce(kiosk_id, nonce, now, float(signing.WINDOW_S)):
+                return "replayed_nonce", "this X-Nonce was already used"
+            return None
+
+        rejection = await anyio.to_thread.run_sync(check)
+        if rejection is not None:
+            return rejection
         scope.setdefault("state", {})["kiosk_id"] = kiosk_id
         return None
 
