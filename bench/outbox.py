@@ -106,6 +106,19 @@ def bench_enqueue(n: int, rounds: int) -> tuple[float, float, float]:
     return statistics.median(bare), statistics.median(durable), statistics.median(ratios)
 
 
+def bench_sealing_cost(n: int) -> float:
+    """Microseconds per item that enqueue adds before its INSERT: JSON encoding and sealing."""
+    rng = random.Random(4)
+    items = [payload(rng) for _ in range(n)]
+    with tempfile.TemporaryDirectory(prefix="bench-seal-", dir=".") as tmp:
+        ring = KeyRing.load_or_create(Path(tmp) / "outbox.key")
+        start = time.perf_counter()
+        for item in items:
+            plain = json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode()
+            ring.seal(plain, b"aad")
+        return (time.perf_counter() - start) / n * 1e6
+
+
 def bench_sender_capacity(n: int, workers: int, latency_s: float) -> float:
     """Items/s the sender itself sustains when each platform call takes ``latency_s`` (a stub
     client: no network), to tell the sender's limits from the platform's."""
@@ -191,6 +204,7 @@ def main() -> None:
     print(f"bare SQLite insert+commit loop:   {bare:7.0f} rows/s  (median of {args.rounds})")
     print(f"Outbox.enqueue (sealed, durable): {durable:7.0f} items/s (median of {args.rounds})")
     print(f"ratio (median of per-round ratios): {ratio:.2f}  (target >= 0.80)")
+    print(f"encode + seal per item (CPU, no I/O): {bench_sealing_cost(5000):.1f} µs")
     cap = bench_sender_capacity(args.drain_items, args.workers, 0.002)
     print(
         f"sender capacity, stub platform answering in 2 ms: {cap:.0f} items/s "

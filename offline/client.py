@@ -222,14 +222,15 @@ class PlatformClient:
         for attempt in range(tries):
             try:
                 return self._attempt(prepared, body, signed, timeout_s, ok_statuses)
-            except PlatformUnavailableError as exc:
+            except PlatformUnavailableError:
                 if attempt + 1 >= tries:
                     raise
+                # Only the resource's first segments: ids further on may be personal.
+                endpoint = "/".join(path.split("/")[:4])
                 log.info(
                     "platform call failed, retrying",
-                    extra={"endpoint": path, "method": method, "attempt": attempt + 1},
+                    extra={"endpoint": endpoint, "method": method, "attempt": attempt + 1},
                 )
-                del exc
                 self._sleep(self.retry.delay(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 

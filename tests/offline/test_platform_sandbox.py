@@ -6,6 +6,8 @@ imports ``sandbox``. Counts of cases are read from the sandbox's own admin stats
 
 from __future__ import annotations
 
+import io
+import logging
 import random
 import threading
 import time
@@ -16,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from config.logs import JsonFormatter
 from offline.catalog_cache import CatalogCache
 from offline.client import PlatformClient, RetryPolicy
 from offline.errors import (
@@ -396,3 +399,33 @@ def test_auth_failures_keep_items_pending(sb: SandboxProcess, tmp_path: Path) ->
         sender.stop()
         client.close()
         outbox.close()
+
+
+def test_no_personal_data_reaches_the_log(sb: SandboxProcess, stack: Stack) -> None:
+    """Outage, retries, a dead letter and deliveries, all logged at DEBUG through the
+    project's JSON formatter: no applicant's ID number, name or phone appears."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    rng = random.Random(15)
+    payloads = [case(sb, rng) for _ in range(3)] + [case(sb, rng, item_code="NO-SUCH-ITEM")]
+    try:
+        sb.set_faults(outage=True)
+        for n, p in enumerate(payloads):
+            stack.outbox.enqueue("case", f"log-{n}", p)
+        stack.sender.start()
+        assert wait_until(lambda: stack.client.link.state == LinkState.OFFLINE)
+        sb.clear_faults()
+        assert wait_until(lambda: stack.outbox.counts()["pending"] == 0)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    text = stream.getvalue()
+    assert "platform link lost" in text and "dead letters" in text  # it did log
+    for p in payloads:
+        for value in (p["applicant"]["id_number"], p["applicant"]["name"], p["applicant"]["phone"]):
+            assert value not in text
