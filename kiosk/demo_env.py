@@ -44,6 +44,7 @@ class DemoEnvironment:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.kiosk_id = kiosk_id
         self.sandbox: SandboxProcess | None = None
+        self.settings: Settings | None = None
         self.reader = SamReaderEmulator(None)
         self.reader_port = SimPort(self.reader)
         self.scanner: ScannerEmulator = ScannerEmulator(trigger="honeywell")
@@ -67,7 +68,7 @@ class DemoEnvironment:
         self._names.append(f"{tag}-scanner")
         self.printer_addr = self.printer.serve_tcp("127.0.0.1", 0)
         host, port = self.printer_addr
-        return Settings.model_validate(
+        self.settings = Settings.model_validate(
             {
                 "kiosk_id": self.kiosk_id,
                 "site": "demo",
@@ -108,6 +109,7 @@ class DemoEnvironment:
                 "logging": {"dir": str(self.workdir / "log")},
             }
         )
+        return self.settings
 
     def stop(self) -> None:
         for name in self._names:

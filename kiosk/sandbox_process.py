@@ -309,8 +309,7 @@ def start_sandbox(
         "0",
         "--db",
         str(db_path),
-        "--admin-token",
-        token,
+        f"--admin-token={token}",  # "=": a token may start with "-"
         "--ready-file",
         str(ready),
         "--log-level",

@@ -173,6 +173,7 @@ class HomeScreen(QWidget):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         layout.addWidget(scroll, 1)
         self.item_buttons: dict[str, QPushButton] = {}
+        self.columns = 3
 
     def set_items(self, items: Sequence[CatalogItem], avail: Sequence[Availability]) -> None:
         if [i.code for i in items] != [i.code for i in self._items]:
@@ -229,7 +230,7 @@ class HomeScreen(QWidget):
         clear_layout(self.grid)
         self.item_buttons = {}
         by_code = {i.code: i for i in self._items}
-        columns = 2 if theme.name == "elder" else 3
+        columns = self.columns = 2 if theme.name == "elder" else 3
         codes = self.visible_codes()[: theme.items_per_page * 4]
         for n, code in enumerate(codes):
             item = by_code[code]

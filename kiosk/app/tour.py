@@ -102,13 +102,25 @@ class GuiDriver:
         self._ended = None
         pilot = Autopilot(Policy(**{**self.policy.__dict__, "method": identify}))
         home = self.c.home
+        if not any(i.code == item_code for i in self.c.runtime.items()):
+            raise DriveError(f"service {item_code} is not offered on the home screen")
         if item_code not in home.item_buttons:
             home.choose_category(
                 next(k for k, _zh, _en, cats in _categories() if self._category(item_code) in cats)
             )
-        button = home.item_buttons.get(item_code)
-        if button is None or not button.isEnabled():
-            raise DriveError(f"service {item_code} is not offered on the home screen")
+
+        def offered() -> bool:
+            button = home.item_buttons.get(item_code)
+            return button is not None and button.isEnabled()
+
+        try:  # state changes reach the screen through queued events: give them a moment
+            wait_until(offered, 5.0, f"service {item_code} to be offered")
+        except DriveError:
+            why = [a.reasons for a in self.c.runtime.availability() if a.item_code == item_code]
+            raise DriveError(
+                f"service {item_code} is not offered on the home screen {why}"
+            ) from None
+        button = home.item_buttons[item_code]
         button.click()
         placed_for: int | None = None
         scanned_for: int | None = None

@@ -1,0 +1,295 @@
+"""The kiosk app end to end: offscreen Qt, the REAL sandbox platform process, emulated
+devices over their real protocols (SAM frames over sim://, ESC/POS over TCP, a serial
+scanner), the real outbox. A citizen is played by kiosk.app.tour.GuiDriver, which taps the
+on-screen buttons and places the card on the emulated reader.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import QApplication, QLabel
+
+from config.schema import Settings
+from devices.idcard.emulator import Fault
+from flows import events as ev
+from kiosk.app.shell import KioskController
+from kiosk.app.tour import DriveError, GuiDriver, pump, wait_until
+from kiosk.app.tts import RecordingSpeaker
+from kiosk.demo_env import DEFAULT_HOLDER, DemoEnvironment
+from kiosk.runtime import Runtime
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoEnvironment]:
+    with DemoEnvironment(tmp_path_factory.mktemp("demo")) as demo:
+        demo.start()
+        yield demo
+
+
+@pytest.fixture
+def settings(env: DemoEnvironment, tmp_path: Path) -> Settings:
+    """Fresh outbox per test; short idle timeouts so the timeout test is quick."""
+    assert env.sandbox is not None
+    assert env.settings is not None
+    data = env.settings.model_dump(mode="json")
+    data["outbox"]["path"] = str(tmp_path / "outbox.sqlite3")
+    data["outbox"]["key_file"] = str(tmp_path / "outbox.key")
+    data["outbox"]["retry_base_s"] = 0.2
+    data["outbox"]["retry_cap_s"] = 1.0
+    return Settings.model_validate(data)
+
+
+def started(settings: Settings, env: DemoEnvironment, **kw: Any) -> KioskController:
+    """A running app whose link and devices are up (the emulators reset to normal)."""
+    env.restore_network()
+    env.printer.clear_faults()
+    env.lift_card()
+    kw.setdefault("speaker", RecordingSpeaker())
+    c = KioskController(lambda post: Runtime(settings, post), **kw)
+    c.start()
+    wait_until(lambda: c.runtime.online, 20, "the platform link")
+    roles = ("idcard", "scanner", "receipt_printer", "a4_printer")
+    wait_until(lambda: all(c.runtime.device_up()[r] for r in roles), 20, "the devices")
+    return c
+
+
+@pytest.fixture
+def controller(
+    qapp: QApplication, settings: Settings, env: DemoEnvironment
+) -> Iterator[KioskController]:
+    c = started(settings, env)
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+def item_code(c: KioskController, flow: str) -> str:
+    return next(i.code for i in c.runtime.items() if i.flow == flow)
+
+
+def holder(env: DemoEnvironment) -> dict[str, str]:
+    return next(h for h in env.holders() if h["name"] == DEFAULT_HOLDER)
+
+
+def jobs_with(env: DemoEnvironment, text: str) -> list[dict[str, Any]]:
+    found = []
+    for path in env.printed_jobs():
+        job = json.loads(path.read_text(encoding="utf-8"))
+        if any(text in line for line in job.get("text_lines", [])) or text in json.dumps(
+            job, ensure_ascii=False
+        ):
+            found.append(job)
+    return found
+
+
+def test_one_thing_bundle_end_to_end(controller: KioskController, env: DemoEnvironment) -> None:
+    before = env.stats()
+    walk = GuiDriver(controller, env).run(item_code(controller, "yjs.newborn"))
+    assert walk.ended == "finished", walk.screens
+    for step in ("identify", "consent", "form", "materials", "review", "evaluate", "finish"):
+        assert any(s.startswith(step) for s in walk.screens), (step, walk.screens)
+    wait_until(lambda: env.stats()["cases"] == before["cases"] + 1, 20, "the case on the platform")
+    case = env.sandbox.cases()[-1] if env.sandbox else {}
+    assert case["item_code"] == item_code(controller, "yjs.newborn")
+    # the receipt carries the platform's case number and a QR code to look it up
+    jobs = jobs_with(env, str(case["case_number"]))
+    assert jobs, "no receipt with the case number was printed"
+    assert any(str(case["case_number"]) in q for q in jobs[-1]["qr_payloads"])
+    # the 好差评 evaluation reaches the platform through the outbox
+    wait_until(
+        lambda: env.stats()["evaluations"] == before["evaluations"] + 1, 20, "the evaluation"
+    )
+
+
+def test_tax_station_item(controller: KioskController, env: DemoEnvironment) -> None:
+    before = env.stats()["cases"]
+    walk = GuiDriver(controller, env).run(item_code(controller, "tax.insurance_payment"))
+    assert walk.ended == "finished", walk.screens
+    wait_until(lambda: env.stats()["cases"] == before + 1, 20, "the tax case")
+
+
+def test_idle_timeout_wipes_every_widget(
+    qapp: QApplication, settings: Settings, env: DemoEnvironment
+) -> None:
+    data = settings.model_dump(mode="json")
+    data["session"] = {"idle_timeout_s": 3.0, "idle_warning_s": 1.5}
+    c = started(Settings.model_validate(data), env, tick_ms=100)
+    try:
+        who = holder(env)
+        # identify with the card, then walk away on the form
+        GuiDriver(c, env).run(item_code(c, "yjs.newborn"), stop_at=lambda v: v.step_type == "form")
+        assert any(who["name"] in t for t in c.widget_texts()), "the form shows the name"
+        wait_until(
+            lambda: c.current_view is not None and c.current_view.countdown.state == "warning",
+            10,
+            "the idle warning",
+        )
+        pump(0.05)  # widgets added to a shown window are shown by the event loop
+        assert c.step.buttons["continue_banner"].isVisible()
+        ended: list[str] = []
+        c.session_ended.connect(ended.append)
+        wait_until(lambda: ended == ["timeout"], 10, "the idle timeout")
+        texts = c.widget_texts()
+        assert not any(who["name"] in t or who["id_number"] in t for t in texts)
+        assert not any(who["id_number"][-4:] in t for t in texts if "*" in t)
+        assert c.engine.session is None and c.current_view is None
+        assert c.step.view is None and not c.step.findChildren(QLabel)
+        assert c.window.stack.currentWidget() is c.home
+    finally:
+        c.stop()
+
+
+def test_continue_button_keeps_the_session(
+    qapp: QApplication, settings: Settings, env: DemoEnvironment
+) -> None:
+    data = settings.model_dump(mode="json")
+    data["session"] = {"idle_timeout_s": 3.0, "idle_warning_s": 1.5}
+    c = started(Settings.model_validate(data), env, tick_ms=100)
+    try:
+        c.home.item_buttons[item_code(c, "yjs.newborn")].click()
+        wait_until(
+            lambda: c.current_view is not None and c.current_view.countdown.state == "warning",
+            10,
+            "the idle warning",
+        )
+        c.step.buttons["continue_banner"].click()
+        assert c.current_view is not None and c.current_view.countdown.state == "running"
+        assert c.engine.session is not None
+    finally:
+        c.stop()
+
+
+def test_elder_mode(controller: KioskController) -> None:
+    c = controller
+    normal_timeout = c.engine.default_idle.timeout_s
+    normal_px = c.theme.font_px
+    c.home.elder_button.click()
+    assert c.theme.name == "elder"
+    assert c.theme.font_px >= 1.5 * normal_px
+    assert f"font-size: {c.theme.font_px}px" in c.window.styleSheet()
+    assert c.engine.default_idle.timeout_s > normal_timeout
+    assert isinstance(c.speaker, RecordingSpeaker) and c.speaker.said  # voice prompt given
+    # fewer, bigger services per row
+    assert c.home.columns == 2
+    c.home.language_button.click()
+    assert c.language == "en" and "Welcome" in c.home.title.text()
+    c.home.elder_button.click()
+    assert c.theme.name == "normal"
+
+
+def test_out_of_service_and_back(controller: KioskController, env: DemoEnvironment) -> None:
+    c = controller
+    env.cut_network()
+    for role in ("idcard", "scanner", "receipt_printer"):
+        env.unplug(role)
+    try:
+        wait_until(lambda: c.window.stack.currentWidget() is c.out_of_service, 30, "out of service")
+        assert "暂停服务" in c.out_of_service.label.text()
+    finally:
+        for role in ("idcard", "scanner", "receipt_printer"):
+            env.replug(role)
+        env.restore_network()
+    wait_until(lambda: c.window.stack.currentWidget() is c.home, 30, "the home screen again")
+
+
+def test_paper_out_disables_only_flows_that_print(
+    controller: KioskController, env: DemoEnvironment
+) -> None:
+    c = controller
+    env.printer_fault("paper_out")
+    try:
+        wait_until(c.window.fault_banner.isVisible, 20, "the fault banner")
+        assert "缺纸" in c.window.fault_banner.text()
+        avail = {a.item_code: a for a in c.runtime.availability()}
+        printing = avail[item_code(c, "queue.ticket")]
+        assert not printing.available and "device_down:receipt_printer" in printing.reasons
+        # services that print on the A4 printer are still offered
+        assert avail[item_code(c, "cert.print")].available
+    finally:
+        env.printer.clear_faults()
+    wait_until(lambda: not c.window.fault_banner.isVisible(), 20, "the printer recovering")
+
+
+def test_offline_submission_is_queued_then_delivered(
+    controller: KioskController, env: DemoEnvironment
+) -> None:
+    c = controller
+    before = env.stats()["cases"]
+    env.cut_network()
+    wait_until(lambda: not c.runtime.online, 20, "the offline state")
+    wait_until(c.window.offline_banner.isVisible, 5, "the offline banner")
+    assert "网络中断" in c.window.offline_banner.text()
+    # 住房公积金异地转移接续 (跨域通办): needs no platform data, so it is taken offline
+    walk = GuiDriver(c, env).run("KY-0003")
+    assert walk.ended == "finished", walk.screens
+    assert c.runtime.outbox.counts().get("pending", 0) >= 1
+    assert env.stats()["cases"] == before
+    env.restore_network()
+    wait_until(lambda: env.stats()["cases"] == before + 1, 30, "delivery after the link returns")
+    wait_until(lambda: not c.window.offline_banner.isVisible(), 10, "the banner going away")
+
+
+def test_stalled_device_does_not_freeze_the_ui(
+    controller: KioskController, env: DemoEnvironment
+) -> None:
+    c = controller
+    env.reader.set_fault(Fault.STALL)
+    try:
+        GuiDriver(c, env).run(
+            item_code(c, "yjs.newborn"),
+            stop_at=lambda v: v.step_type == "identify" and v.phase == "waiting_card",
+        )
+        env.place_card()  # the reader now stalls on every reply
+        pump(1.0)
+        # the GUI thread is free: a tap is handled at once and the session ends
+        ended: list[str] = []
+        c.session_ended.connect(ended.append)
+        c.step.buttons["cancel"].click()
+        assert ended == ["cancelled"]
+        assert c.window.stack.currentWidget() is c.home
+    finally:
+        env.reader.set_fault(Fault.STALL, on=False)
+
+
+def test_window_terminal_mode_mirrors_and_takes_the_evaluation(
+    qapp: QApplication, settings: Settings, env: DemoEnvironment
+) -> None:
+    c = started(settings, env, mode="window")
+    try:
+        assert c.citizen is not None and c.citizen.isVisible()
+        seen: list[str] = []
+
+        def at_evaluate(view: object) -> bool:
+            assert c.citizen is not None
+            seen.append(c.citizen.step.view.step_type if c.citizen.step.view else "-")
+            return getattr(view, "step_type", "") == "evaluate"
+
+        GuiDriver(c, env).run(item_code(c, "tax.insurance_payment"), stop_at=at_evaluate)
+        assert "review" in seen  # the citizen saw what was being submitted
+        # the clerk's screen is not where the citizen rates: tap on the citizen's screen
+        rate = c.citizen.step.choice_buttons[("rate", "5")]
+        assert rate.isEnabled()
+        rate.click()
+        c.citizen.step.buttons["submit"].click()
+        wait_until(
+            lambda: c.current_view is not None and c.current_view.step_type == "finish",
+            10,
+            "the finish screen",
+        )
+        c.feed(ev.Press("done"))
+        assert c.citizen.step.view is None  # wiped on the citizen's screen too
+    finally:
+        c.stop()
+
+
+def test_driver_refuses_a_service_not_offered(
+    controller: KioskController, env: DemoEnvironment
+) -> None:
+    with pytest.raises(DriveError, match="not offered"):
+        GuiDriver(controller, env).run("NO-SUCH-ITEM")
