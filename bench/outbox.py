@@ -90,7 +90,9 @@ def bench_enqueue(n: int, rounds: int) -> tuple[float, float, float]:
     rng = random.Random(1)
     with tempfile.TemporaryDirectory(prefix="bench-outbox-", dir=".") as tmp:
         d = Path(tmp)
-        box = Outbox(d / "outbox.sqlite3", KeyRing.load_or_create(d / "outbox.key"))
+        box = Outbox(
+            d / "outbox.sqlite3", KeyRing.load_or_create(d / "outbox.key"), max_pending=10**9
+        )
         bare, durable, ratios = [], [], []
         try:
             outbox_loop(box, 50, rng)  # warm up both
@@ -131,7 +133,9 @@ def bench_sender_capacity(n: int, workers: int, latency_s: float) -> float:
     rng = random.Random(3)
     with tempfile.TemporaryDirectory(prefix="bench-sender-", dir=".") as tmp:
         d = Path(tmp)
-        box = Outbox(d / "outbox.sqlite3", KeyRing.load_or_create(d / "outbox.key"))
+        box = Outbox(
+            d / "outbox.sqlite3", KeyRing.load_or_create(d / "outbox.key"), max_pending=10**9
+        )
         client = StubClient("http://127.0.0.1:9", "kiosk-bench", "unused")
         try:
             return _drain(box, client, n, workers=workers, rng=rng, kiosk="kiosk-bench")
@@ -176,7 +180,9 @@ def bench_drain(n: int, workers: int) -> float:
     try:
         with tempfile.TemporaryDirectory(prefix="bench-drain-", dir=".") as tmp:
             d = Path(tmp)
-            box = Outbox(d / "outbox.sqlite3", KeyRing.load_or_create(d / "outbox.key"))
+            box = Outbox(
+                d / "outbox.sqlite3", KeyRing.load_or_create(d / "outbox.key"), max_pending=10**9
+            )
             client = PlatformClient(sb.url, sb.kiosk_id, sb.secret, pool_size=workers + 2)
             try:
                 rate = _drain(box, client, n, workers=workers, rng=rng, kiosk=sb.kiosk_id)

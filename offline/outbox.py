@@ -52,12 +52,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -304,7 +304,7 @@ class Outbox:
             raise OutboxError(f"invalid outbox item kind {kind!r}")
         if not session_id or len(session_id) > 128:
             raise OutboxError("an outbox item needs a session id of 1-128 characters")
-        key = idempotency_key or uuid.uuid4().hex
+        key = idempotency_key or os.urandom(16).hex()
         if not KEY_RE.fullmatch(key):
             raise OutboxError("an idempotency key is 8-128 characters of [A-Za-z0-9_.:-]")
         try:

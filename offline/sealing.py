@@ -21,7 +21,8 @@ Keys never enter the database. They come from either
 
 Rotation puts a new key in front; old keys stay to open old rows. A retired key is dropped
 only when no row uses it any more *and* it was retired more than :data:`RETIRED_GRACE_S` ago
-(a running kiosk re-reads the file before sealing, the grace covers a seal in flight).
+(a running kiosk re-reads a replaced file within :data:`REFRESH_EVERY_S`; the grace covers
+that and any seal in flight).
 
 Threading: a :class:`KeyRing` is safe to share; a lock guards reloads and rotation.
 """
@@ -50,6 +51,8 @@ KEY_BYTES = 32
 NONCE_BYTES = 12
 FILE_FORMAT = "quanban-outbox-keys"
 RETIRED_GRACE_S = 3600.0
+#: How often a running kiosk looks whether the key file was replaced (rotation by the CLI).
+REFRESH_EVERY_S = 1.0
 
 
 def key_id_of(key: bytes) -> str:
@@ -82,6 +85,7 @@ class KeyRing:
         self._lock = threading.Lock()
         self._path = path
         self._stamp: tuple[int, int, int] | None = None
+        self._checked = 0.0  # monotonic time of the last look at the key file
         self._set(keys, current, retired_at or {})
 
     # -- construction ------------------------------------------------------------------
@@ -201,6 +205,10 @@ class KeyRing:
         """Re-read the key file if another process (the CLI) has replaced it."""
         if self._path is None:
             return
+        now = time.monotonic()
+        if not force and now - self._checked < REFRESH_EVERY_S:
+            return
+        self._checked = now
         stamp = _stamp_of(self._path)
         if not force and stamp == self._stamp:
             return

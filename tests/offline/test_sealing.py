@@ -43,7 +43,10 @@ def test_tampering_and_wrong_aad_do_not_open(tmp_path: Path) -> None:
         ring.open("kdeadbeef0000", blob, b"row-1")
 
 
-def test_rotation_keeps_old_keys_and_another_process_sees_it(tmp_path: Path) -> None:
+def test_rotation_keeps_old_keys_and_another_process_sees_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("offline.sealing.REFRESH_EVERY_S", 0.0)  # look at the file every time
     path = tmp_path / "k"
     kiosk = KeyRing.load_or_create(path)
     old_id, old_blob = kiosk.seal(b"old", b"a")
