@@ -8,6 +8,7 @@ view-models; the chrome strings are in :data:`CHROME`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -84,15 +85,40 @@ def tr(text: Text | None, language: str) -> str:
     return text.zh_CN if language == "zh_CN" else text.en
 
 
-def clear_layout(layout: Any) -> None:
-    while layout.count():
-        child = layout.takeAt(0)
-        widget = child.widget()
-        if widget is not None:
-            widget.setParent(None)
-            widget.deleteLater()
-        elif child.layout() is not None:
-            clear_layout(child.layout())
+class Pages:
+    """A slot whose content is rebuilt as a whole: each redraw builds a fresh page widget
+    and the previous page is hidden and deleted (by the event loop: ``deleteLater``), so
+    no widget of an old screen — and none of the data it showed — lingers."""
+
+    def __init__(self, outer: QVBoxLayout | QHBoxLayout, stretch: int = 0) -> None:
+        self._outer = outer
+        self._stretch = stretch
+        self.page: QWidget | None = None
+
+    def new(self, layout_type: type[Any] = QVBoxLayout) -> Any:
+        """Swap in an empty page; return its layout."""
+        page = QWidget()
+        layout = layout_type(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self._outer.addWidget(page, self._stretch)
+        self.clear()
+        self.page = page
+        return layout
+
+    def clear(self) -> None:
+        old, self.page = self.page, None
+        if old is not None:
+            old.hide()
+            self._outer.removeWidget(old)
+            # Scrub now: the deletion itself waits for the event loop (a button of this
+            # page may be the one whose click is being handled).
+            for label in old.findChildren(QLabel):
+                label.clear()
+            for button in old.findChildren(QPushButton):
+                button.setText("")
+            for pad in old.findChildren(KeypadInput):
+                pad.clear()
+            old.deleteLater()
 
 
 def big_button(text: str, *, name: str = "", enabled: bool = True) -> QPushButton:
@@ -134,7 +160,8 @@ class HomeScreen(QWidget):
         self._theme = theme
         self._items: list[CatalogItem] = []
         self._availability: dict[str, Availability] = {}
-        self._index: list[SearchEntry] = []
+        self._index: list[SearchEntry] | None = None
+        self._index_for: tuple[str, ...] = ()
         self.category = CATEGORIES[0][0]
         self.query = ""
         self._attract_i = 0
@@ -153,8 +180,7 @@ class HomeScreen(QWidget):
         self.attract = QLabel()
         self.attract.setObjectName("banner")
         layout.addWidget(self.attract)
-        self.categories = QHBoxLayout()
-        layout.addLayout(self.categories)
+        self._categories = Pages(layout)
         self.search_label = QLabel()
         layout.addWidget(self.search_label)
         self.search_button = big_button("")
@@ -165,19 +191,20 @@ class HomeScreen(QWidget):
         self.search_pad.submitted.connect(lambda _v: self.search_pad.hide())
         self.search_pad.hide()
         layout.addWidget(self.search_pad)
-        self.grid_host = QWidget()
-        self.grid = QGridLayout(self.grid_host)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
-        scroll.setWidget(self.grid_host)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        holder = QWidget()
+        holder_layout = QVBoxLayout(holder)
+        holder_layout.setContentsMargins(0, 0, 0, 0)
+        scroll.setWidget(holder)
         layout.addWidget(scroll, 1)
+        self._grid = Pages(holder_layout, 1)
+        self.grid = QGridLayout()
         self.item_buttons: dict[str, QPushButton] = {}
         self.columns = 3
 
     def set_items(self, items: Sequence[CatalogItem], avail: Sequence[Availability]) -> None:
-        if [i.code for i in items] != [i.code for i in self._items]:
-            self._index = build_index((i.code, i.name, i.keywords) for i in items)
         self._items = list(items)
         self._availability = {a.item_code: a for a in avail}
         self.redraw()
@@ -203,9 +230,29 @@ class HomeScreen(QWidget):
         self.choose_category(CATEGORIES[0][0])
         self.search_pad.hide()
 
+    def _codes(self) -> tuple[str, ...]:
+        return tuple(i.code for i in self._items)
+
+    def index(self) -> list[SearchEntry]:
+        """The pinyin index of the current catalogue (built now if the warm-up has not)."""
+        index = self._index
+        if index is None or self._index_for != self._codes():
+            index = self._build_index()
+        return index
+
+    def _build_index(self) -> list[SearchEntry]:
+        items = list(self._items)
+        index = build_index((i.code, i.name, i.keywords) for i in items)
+        self._index, self._index_for = index, tuple(i.code for i in items)
+        return index
+
+    def warm_index(self) -> None:
+        """Build the index on a background thread (pure computation, touches no widget)."""
+        threading.Thread(target=self._build_index, name="pinyin-index", daemon=True).start()
+
     def visible_codes(self) -> list[str]:
         if self.query:
-            return search(self._index, self.query)
+            return search(self.index(), self.query)
         cats = next(c[3] for c in CATEGORIES if c[0] == self.category)
         return [i.code for i in self._items if i.category in cats]
 
@@ -220,14 +267,14 @@ class HomeScreen(QWidget):
         self.attract.setText(tr(ATTRACT[self._attract_i], lang))
         self.search_button.setText(tr(CHROME["search"], lang))
         self.search_label.setText(self.query)
-        clear_layout(self.categories)
+        categories = self._categories.new(QHBoxLayout)
         for key, zh, en, _cats in CATEGORIES:
             b = big_button(zh if lang == "zh_CN" else en, name="category")
             b.setCheckable(True)
             b.setChecked(key == self.category and not self.query)
             b.clicked.connect(lambda _=False, k=key: self.choose_category(k))
-            self.categories.addWidget(b)
-        clear_layout(self.grid)
+            categories.addWidget(b)
+        self.grid = self._grid.new(QGridLayout)
         self.item_buttons = {}
         by_code = {i.code: i for i in self._items}
         columns = self.columns = 2 if theme.name == "elder" else 3
@@ -259,7 +306,10 @@ class StepScreen(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         self.choice_buttons: dict[tuple[str, str], QPushButton] = {}
         self.field_labels: dict[str, QLabel] = {}
-        self._layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self._pages = Pages(outer, 1)
+        self._layout = QVBoxLayout()
 
     def wipe(self) -> None:
         """Forget the view (it may hold personal data) and every widget drawn from it."""
@@ -269,7 +319,7 @@ class StepScreen(QWidget):
         self.buttons = {}
         self.choice_buttons = {}
         self.field_labels = {}
-        clear_layout(self._layout)
+        self._pages.clear()
 
     def show_view(self, view: StepView) -> None:
         if self.view is None or view.step_id != self.view.step_id:
@@ -286,7 +336,7 @@ class StepScreen(QWidget):
         self.choice_buttons = {}
         self.field_labels = {}
         self.keypad = None
-        clear_layout(self._layout)
+        self._layout = self._pages.new()
         head = QHBoxLayout()
         item = QLabel(tr(view.item_name, lang))
         head.addWidget(item, 1)

@@ -1,7 +1,8 @@
 """Searching services by Chinese name, full pinyin or pinyin initials.
 
 A citizen types on the on-screen keypad: "社保", "shebao" or "sb" all find 社保参保证明.
-The index is built once per catalogue (pypinyin is slow per call, fast enough once).
+The index is built once per catalogue (pypinyin is slow per call, fast enough once), off
+the GUI thread after start-up (``kiosk.app.screens.HomeScreen.warm_index``).
 Matching is by substring on three normalised forms; results keep catalogue order, with
 name-prefix matches first.
 """
@@ -10,8 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-from pypinyin import Style, lazy_pinyin
 
 
 @dataclass(frozen=True)
@@ -24,6 +23,9 @@ class SearchEntry:
 
 
 def _pinyin_forms(text: str) -> tuple[str, str]:
+    # imported here: pypinyin's dictionaries take ~0.5 s to load, not worth it at start-up
+    from pypinyin import Style, lazy_pinyin
+
     full = lazy_pinyin(text, errors="ignore")
     initials = lazy_pinyin(text, style=Style.FIRST_LETTER, errors="ignore")
     return "".join(full).lower(), "".join(initials).lower()

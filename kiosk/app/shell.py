@@ -18,7 +18,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QMouseEvent
@@ -35,7 +35,9 @@ from PySide6.QtWidgets import (
 from config.logs import Safe
 from devices.base import DeviceState
 from flows import events as ev
+from flows.catalogue import Availability, shipped_catalogue
 from flows.engine import FlowEngine
+from flows.model import Text
 from flows.views import StepView
 from kiosk.app.lockdown import CornerTapDetector, LockdownFilter
 from kiosk.app.qt_bridge import EventBridge
@@ -43,7 +45,9 @@ from kiosk.app.screens import CHROME, HomeScreen, OutOfServiceScreen, StepScreen
 from kiosk.app.theme import ELDER, NORMAL, Theme
 from kiosk.app.tts import RecordingSpeaker, Speaker
 from kiosk.app.widgets.keypad import KeypadInput
-from kiosk.runtime import Runtime
+
+if TYPE_CHECKING:
+    from kiosk.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -180,8 +184,9 @@ class KioskController(QObject):
         self.speaker: Speaker = speaker or RecordingSpeaker()
         self.technician_pin = technician_pin
         self.mode = mode
-        self.runtime = runtime_factory(self.bridge.post)
-        self.engine = self._new_engine()
+        self._factory = runtime_factory
+        self._runtime: Runtime | None = None
+        self._engine: FlowEngine | None = None
         self.session_id: str | None = None
         self.current_view: StepView | None = None
         self.window = KioskWindow(lambda: self.language)
@@ -214,8 +219,30 @@ class KioskController(QObject):
 
     # -- lifecycle ---------------------------------------------------------------------
 
+    @property
+    def booted(self) -> bool:
+        return self._runtime is not None
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            raise RuntimeError("the kiosk runtime has not been started yet")
+        return self._runtime
+
+    @property
+    def engine(self) -> FlowEngine:
+        if self._engine is None:
+            raise RuntimeError("the kiosk runtime has not been started yet")
+        return self._engine
+
+    @engine.setter
+    def engine(self, value: FlowEngine) -> None:
+        self._engine = value
+
     def start(self, *, fullscreen: bool = False, lockdown: bool = False) -> None:
-        self.runtime.start()
+        """Show the home screen at once; devices, platform link, outbox and flows start
+        right after the first paint (``booted`` turns True), so a citizen sees the kiosk
+        while the slow parts (imports, flow validation, opening devices) are done."""
         app = QApplication.instance()
         if lockdown and app is not None:
             app.installEventFilter(self._lockdown)
@@ -238,13 +265,34 @@ class KioskController(QObject):
             self.citizen.show()
             self.citizen.mirror(None)
         self._attract.start()
+        if app is not None:
+            app.processEvents()  # draw the home screen now, before the slow start below
+        QTimer.singleShot(0, self._boot)
+
+    def _boot(self) -> None:
+        if self._runtime is not None:
+            return
+        runtime = self._factory(self.bridge.post)
+        self._runtime = runtime
+        self.engine = self._new_engine()
+        runtime.start()
+        self.refresh_home()
+        if self.engine.session is None:
+            self.show_home()
+        self.home.warm_index()
 
     def stop(self) -> None:
         self._tick.stop()
         self._attract.stop()
+        if self._runtime is None:
+            self._shut_windows()
+            return
         if self.engine.session is not None:
             self.feed(ev.Press("cancel"))
         self.runtime.stop()
+        self._shut_windows()
+
+    def _shut_windows(self) -> None:
         self.speaker.close()
         self.window.allow_close = True
         self.window.close()
@@ -272,7 +320,7 @@ class KioskController(QObject):
 
     def toggle_elder(self) -> None:
         self.theme = NORMAL if self.theme.name == "elder" else ELDER
-        if self.engine.session is None:
+        if self.booted and self.engine.session is None:
             self.engine = self._new_engine()  # longer timeouts apply from the next session
         self.apply_theme()
         if self.theme.voice:
@@ -291,6 +339,10 @@ class KioskController(QObject):
     # -- screens -----------------------------------------------------------------------
 
     def show_home(self) -> None:
+        if not self.booted:
+            self.window.stack.setCurrentWidget(self.home)
+            self.screen_shown.emit("home")
+            return
         avail = self.runtime.availability()
         if avail and not any(a.available for a in avail):
             reasons = sorted({tr(a.reason_text, self.language) for a in avail if a.reason_text})
@@ -302,6 +354,14 @@ class KioskController(QObject):
         self.screen_shown.emit("home")
 
     def refresh_home(self) -> None:
+        if not self.booted:
+            # first paint: the shipped catalogue, every service "starting"
+            items = shipped_catalogue().items
+            starting = Text("正在启动…", "Starting…")
+            self.home.set_items(
+                items, [Availability(i.code, False, ("starting",), starting) for i in items]
+            )
+            return
         self.home.set_items(self.runtime.items(), self.runtime.availability())
         self.refresh_banners()
 
@@ -329,7 +389,7 @@ class KioskController(QObject):
     # -- sessions ----------------------------------------------------------------------
 
     def start_item(self, code: str) -> None:
-        if self.engine.session is not None:
+        if not self.booted or self.engine.session is not None:
             return
         item = next((i for i in self.runtime.items() if i.code == code), None)
         if item is None:
@@ -349,11 +409,13 @@ class KioskController(QObject):
         self.carry_out(effects)
 
     def feed(self, event: ev.Event) -> None:
-        if self.engine.session is None:
+        if not self.booted or self.engine.session is None:
             return
         self.carry_out(self.engine.feed(event))
 
     def _on_tick(self) -> None:
+        if not self.booted:
+            return
         self.carry_out(self.engine.feed(ev.Tick(time.monotonic())))
 
     def carry_out(self, effects: list[ev.Effect]) -> None:

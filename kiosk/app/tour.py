@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 from flows import events as ev
@@ -31,23 +32,25 @@ class DriveError(AssertionError):
 
 
 def pump(seconds: float) -> None:
-    """Run the Qt event loop for ``seconds`` (results arrive as queued signals)."""
+    """Run the Qt event loop for ``seconds`` (results arrive as queued signals), including
+    the deferred deletions ``processEvents`` alone leaves for the main loop."""
     app = QApplication.instance()
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while True:
         if app is not None:
             app.processEvents()
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        if time.monotonic() >= deadline:
+            return
         time.sleep(0.005)
 
 
 def wait_until(pred: Callable[[], bool], timeout: float, what: str) -> None:
-    app = QApplication.instance()
     deadline = time.monotonic() + timeout
     while not pred():
         if time.monotonic() > deadline:
             raise DriveError(f"timed out waiting for {what}")
-        if app is not None:
-            app.processEvents()
+        pump(0)
         time.sleep(0.005)
 
 
@@ -209,7 +212,7 @@ def screenshot_tour(controller: KioskController, env: DemoEnvironment, out_dir: 
 
         return on_view
 
-    wait_until(lambda: c.runtime.online, 15, "the platform link")
+    wait_until(lambda: c.booted and c.runtime.online, 15, "the platform link")
     pump(0.5)
     shot("home")
     c.home.search_pad.show()

@@ -38,12 +38,17 @@ def run(
     from kiosk.app.qt_setup import application
     from kiosk.app.shell import KioskController
     from kiosk.app.tts import EspeakSpeaker
-    from kiosk.runtime import Runtime
 
     app = application()
     speaker = EspeakSpeaker()
+
+    def runtime(post: Any) -> Any:
+        from kiosk.runtime import Runtime  # after the first paint (see KioskController.start)
+
+        return Runtime(settings, post, speak=speaker.say)
+
     controller = KioskController(
-        lambda post: Runtime(settings, post, speak=speaker.say),
+        runtime,
         speaker=speaker,
         mode=mode or settings.ui.mode,
         language=settings.ui.language,

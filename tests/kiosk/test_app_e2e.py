@@ -52,6 +52,7 @@ def started(settings: Settings, env: DemoEnvironment, **kw: Any) -> KioskControl
     kw.setdefault("speaker", RecordingSpeaker())
     c = KioskController(lambda post: Runtime(settings, post), **kw)
     c.start()
+    wait_until(lambda: c.booted, 20, "the runtime")
     wait_until(lambda: c.runtime.online, 20, "the platform link")
     roles = ("idcard", "scanner", "receipt_printer", "a4_printer")
     wait_until(lambda: all(c.runtime.device_up()[r] for r in roles), 20, "the devices")
@@ -139,7 +140,10 @@ def test_idle_timeout_wipes_every_widget(
         assert not any(who["name"] in t or who["id_number"] in t for t in texts)
         assert not any(who["id_number"][-4:] in t for t in texts if "*" in t)
         assert c.engine.session is None and c.current_view is None
-        assert c.step.view is None and not c.step.findChildren(QLabel)
+        assert c.step.view is None
+        assert all(not label.text() for label in c.step.findChildren(QLabel))
+        pump(0.05)
+        assert not c.step.findChildren(QLabel)  # and the widgets themselves are gone
         assert c.window.stack.currentWidget() is c.home
     finally:
         c.stop()
