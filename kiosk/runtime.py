@@ -72,7 +72,7 @@ def _reason_of(err: BaseException) -> str:
     """Map a device or platform failure to the flow's failure reasons (flows.engine)."""
     if isinstance(err, PlatformUnavailableError):
         return "offline"
-    if isinstance(err, PlatformRejectedError) and getattr(err, "status", None) == 404:
+    if isinstance(err, PlatformRejectedError) and err.status_code == 404:
         return "not_found"
     if isinstance(err, DeviceError):
         if err.code in ("no_card", "sw3_80"):
@@ -503,13 +503,27 @@ class Runtime:
                     holder_ref=params.get("holder_ref"),
                 )
                 data = ticket.model_dump(mode="json")
+            elif effect.kind == "certificate":
+                issued = self.client.certificate(
+                    effect.item_code,
+                    id_number=params.get("id_number"),
+                    holder_ref=None if params.get("id_number") else params.get("holder_ref"),
+                    params={
+                        k: str(v)
+                        for k, v in params.items()
+                        if k not in ("id_number", "holder_ref") and v is not None
+                    },
+                )
+                data = issued.model_dump(mode="json")
+            elif effect.kind == "invoice_check":
+                check = self.client.check_invoice(
+                    str(params.get("invoice_code", "")),
+                    invoice_date=params.get("invoice_date"),
+                    amount=params.get("amount"),
+                )
+                data = check.model_dump(mode="json")
             else:
-                body = self.client.request(
-                    "POST",
-                    f"/api/v1/queries/{effect.kind}",
-                    json_body={"item_code": effect.item_code, "params": dict(params)},
-                ).body
-                data = dict(body) if isinstance(body, Mapping) else {"answer": body}
+                raise ValueError(f"unknown platform query {effect.kind!r}")
             return ev.QueryAnswered(request_id=effect.request_id, data=data)
 
         self._call(effect, run)
@@ -582,18 +596,23 @@ class Runtime:
         self._pool.submit(run)
 
     def _do_print_document(self, effect: ev.PrintDocument) -> None:
-        from kiosk.documents import build_document
-
         printer = self.devices.get(effect.printer)
         if printer is None or not self._usable(effect.printer):
             self._answer(
                 ev.EffectFailed(request_id=effect.request_id, effect=effect.name, reason="device")
             )
             return
+        content = effect.content
+        if effect.document in ("certificate", "licence"):
+            # The platform's own rendition (电子证照 / 证明), fetched and printed as it is.
+            self._pool.submit(self._print_platform_pdf, effect, printer, content)
+            return
+        from kiosk.documents import build_document
+
         try:
             doc = build_document(
                 effect.document,
-                effect.content,
+                content,
                 kiosk_id=self.settings.kiosk_id,
                 lookup_base_url=self.settings.platform.url,
                 now=datetime.now(CHINA),
@@ -604,8 +623,28 @@ class Runtime:
                 ev.EffectFailed(request_id=effect.request_id, effect=effect.name, reason="failed")
             )
             return
-        handle = printer.print_document(doc)  # type: ignore[attr-defined]
+        self._follow_print(effect, printer.print_document(doc))  # type: ignore[attr-defined]
 
+    def _print_platform_pdf(
+        self, effect: ev.PrintDocument, printer: Device, content: Mapping[str, Any]
+    ) -> None:
+        """On the platform pool: fetch the PDF, then queue it on the printer's worker."""
+        try:
+            if effect.document == "licence":
+                pdf = self.client.licence_pdf(str(content.get("licence_id") or ""))
+            else:
+                pdf = self.client.document_pdf(str(content.get("document_ref") or ""))
+        except PlatformError as err:
+            self._answer(
+                ev.EffectFailed(
+                    request_id=effect.request_id, effect=effect.name, reason=_reason_of(err)
+                )
+            )
+            return
+        title = str(content.get("title") or effect.document)
+        self._follow_print(effect, printer.print_pdf(pdf, title=title))  # type: ignore[attr-defined]
+
+    def _follow_print(self, effect: ev.PrintDocument, handle: Any) -> None:
         def done(fut: Future[Any]) -> None:
             err = fut.exception()
             if err is None:

@@ -58,11 +58,13 @@ from offline.models import (
     CaseReceipt,
     CaseStatus,
     Catalog,
+    CertificateIssued,
     CodeVerification,
     EvaluationReceipt,
     FaceMatch,
     Health,
     HeartbeatAck,
+    InvoiceCheck,
     Licences,
     QueueTicket,
     UserInfo,
@@ -382,6 +384,35 @@ class PlatformClient:
             "POST", API + "/audit-events", json_body=batch, idempotency_key=idempotency_key
         )
         return ans.body
+
+    def certificate(
+        self,
+        item_code: str,
+        *,
+        id_number: str | None = None,
+        holder_ref: str | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> CertificateIssued:
+        """Issue a certificate (证明) of ``item_code`` for one holder (give one of the ids)."""
+        body: dict[str, Any] = {"item_code": item_code, "params": dict(params or {})}
+        if id_number is not None:
+            body["id_number"] = id_number
+        else:
+            body["holder_ref"] = holder_ref
+        answer = self.request("POST", API + "/certificates", json_body=body)
+        return _parse(CertificateIssued, answer.body)
+
+    def document_pdf(self, document_ref: str) -> bytes:
+        """The PDF rendition of an issued certificate."""
+        return self.request("GET", f"{API}/documents/{_seg(document_ref)}/pdf").content
+
+    def check_invoice(
+        self, invoice_code: str, *, invoice_date: str | None = None, amount: str | None = None
+    ) -> InvoiceCheck:
+        """发票查验: is the invoice in the tax authority's register, with this date and amount?"""
+        body = {"invoice_code": invoice_code, "invoice_date": invoice_date, "amount": amount}
+        answer = self.request("POST", API + "/invoices/check", json_body=body)
+        return _parse(InvoiceCheck, answer.body)
 
     def queue_ticket(self, category: str, holder_ref: str | None = None) -> QueueTicket:
         body = {"category": category, "holder_ref": holder_ref}

@@ -130,6 +130,20 @@ class EvaluationReceipt(_Body):
     level: str = ""
 
 
+class CertificateIssued(_Body):
+    """A certificate issued for printing; its PDF is ``GET /documents/{document_ref}/pdf``."""
+
+    document_ref: str
+    title: str
+    pages: int = 1
+    issued_at: str = ""
+
+
+class InvoiceCheck(_Body):
+    result: Literal["consistent", "inconsistent", "not_found"]
+    result_text: str = ""
+
+
 class QueueTicket(_Body):
     ticket: str
     waiting: int

@@ -34,11 +34,11 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sandbox import idnumber, models
+from sandbox import certificates, idnumber, models
 from sandbox.evaluation import LEVEL_TEXT, normalise
 from sandbox.faults import FaultPlan, FaultState
 from sandbox.jpeg import JpegError, jpeg_size
-from sandbox.pdf import PdfUnavailableError, render_licence
+from sandbox.pdf import PdfUnavailableError, render_document, render_licence
 from sandbox.store import CST, ConflictError, Store, canonical_sha256
 
 log = logging.getLogger(__name__)
@@ -386,6 +386,67 @@ def audit_events(
             409, "idempotency_conflict", "this Idempotency-Key was used with another body"
         ) from None
     return models.AuditAccepted(accepted=int(result.row["count"]))
+
+
+@api.post(
+    "/certificates",
+    response_model=models.CertificateIssued,
+    status_code=201,
+    tags=["licences"],
+    responses={404: {"model": models.ErrorBody}},
+)
+def issue_certificate(
+    body: models.CertificateRequest, ctx: CtxDep, _kiosk: KioskDep
+) -> models.CertificateIssued:
+    """A certificate (证明) of the item for the holder, rendered as a PDF document."""
+    if (body.id_number is None) == (body.holder_ref is None):
+        raise field_error(["body", "id_number"], "give exactly one of id_number and holder_ref")
+    if body.item_code not in certificates.TITLES:
+        raise field_error(["body", "item_code"], "this item issues no certificate")
+    holder = ctx.store.holder(holder_ref=body.holder_ref, id_number=body.id_number)
+    if holder is None:
+        raise ApiError(404, "unknown_holder", "no holder with this reference or number")
+    try:
+        rows = certificates.certificate_rows(body.item_code, holder, dict(body.params))
+    except ValueError as exc:
+        raise field_error(["body", "params"], str(exc)) from None
+    doc = ctx.store.issue_document(
+        holder["holder_ref"], body.item_code, certificates.TITLES[body.item_code], rows
+    )
+    return models.CertificateIssued(
+        document_ref=doc["ref"], title=doc["title"], pages=1, issued_at=doc["issued_at"]
+    )
+
+
+@api.get(
+    "/documents/{ref}/pdf",
+    response_class=Response,
+    tags=["licences"],
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "PDF rendition"},
+        404: {"model": models.ErrorBody},
+    },
+)
+def document_pdf(
+    ctx: CtxDep, _kiosk: KioskDep, ref: Annotated[str, PathParam(max_length=64)]
+) -> Response:
+    doc = ctx.store.document(ref)
+    if doc is None:
+        raise ApiError(404, "not_found", "no such document")
+    try:
+        pdf = render_document(doc)
+    except PdfUnavailableError as exc:
+        raise ApiError(503, "pdf_unavailable", str(exc)) from exc
+    return Response(pdf, media_type="application/pdf")
+
+
+@api.post("/invoices/check", response_model=models.InvoiceCheck, tags=["platform"])
+def invoice_check(
+    body: models.InvoiceCheckRequest, _ctx: CtxDep, _kiosk: KioskDep
+) -> models.InvoiceCheck:
+    """发票查验 against the sandbox's synthetic invoice register."""
+    result, text = certificates.check_invoice(body.invoice_code, body.invoice_date, body.amount)
+    return models.InvoiceCheck(result=result, result_text=text)
 
 
 @api.post("/queue-tickets", response_model=models.QueueTicket, tags=["platform"])

@@ -155,6 +155,18 @@ queue_tickets = sa.Table(
     sa.Column("issued_at", sa.Float, nullable=False),
 )
 
+#: Certificates issued for printing (社保参保证明, 完税证明…): the data behind a PDF rendition.
+documents = sa.Table(
+    "documents",
+    metadata,
+    sa.Column("ref", sa.String(40), primary_key=True),
+    sa.Column("holder_ref", sa.String(64), nullable=False, index=True),
+    sa.Column("item_code", sa.String(64), nullable=False),
+    sa.Column("title", sa.String(128), nullable=False),
+    sa.Column("rows", sa.Text, nullable=False),  # JSON [[label, value], …]
+    sa.Column("issued_at", sa.String(40), nullable=False),
+)
+
 heartbeats = sa.Table(
     "heartbeats",
     metadata,

@@ -259,6 +259,36 @@ class AuditAccepted(BaseModel):
     accepted: int
 
 
+class CertificateRequest(_Strict):
+    """Issue a certificate of ``item_code`` for a holder (give exactly one of the two ids).
+    ``params`` are the citizen's choices (purpose, years, tax kind…)."""
+
+    item_code: Str64
+    id_number: Annotated[str, StringConstraints(min_length=18, max_length=18)] | None = None
+    holder_ref: Str64 | None = None
+    params: dict[Str64, Annotated[str, StringConstraints(max_length=200)]] = Field(
+        default_factory=dict, max_length=20
+    )
+
+
+class CertificateIssued(BaseModel):
+    document_ref: str
+    title: str
+    pages: int
+    issued_at: datetime
+
+
+class InvoiceCheckRequest(_Strict):
+    invoice_code: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    invoice_date: Annotated[str, StringConstraints(max_length=10)] | None = None
+    amount: Annotated[str, StringConstraints(max_length=20)] | None = None
+
+
+class InvoiceCheck(BaseModel):
+    result: Literal["consistent", "inconsistent", "not_found"]
+    result_text: str
+
+
 class QueueTicketRequest(_Strict):
     category: Str64
     holder_ref: Str64 | None = None

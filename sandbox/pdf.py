@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from reportlab.lib.colors import HexColor
-from reportlab.lib.pagesizes import A5, landscape
+from reportlab.lib.pagesizes import A4, A5, landscape
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -65,6 +65,34 @@ def render_licence(licence: dict[str, Any], font_path: Path = FONT_PATH) -> byte
         pdf.drawString(25 * mm, y, f"{label}：")
         pdf.drawString(55 * mm, y, str(value))
         y -= 10 * mm
+    pdf.setFont(FONT_NAME, 8)
+    pdf.setFillColor(HexColor("#888888"))
+    pdf.drawString(15 * mm, 14 * mm, "样例数据 — 沙箱平台生成，仅供测试（synthetic sandbox data）")
+    pdf.showPage()
+    pdf.save()
+    return buf.getvalue()
+
+
+def render_document(doc: dict[str, Any], font_path: Path = FONT_PATH) -> bytes:
+    """Render an issued certificate (see :data:`sandbox.db.documents`) as one A4 page."""
+    import json
+
+    _register_font(font_path)
+    buf = io.BytesIO()
+    width, height = A4
+    pdf = canvas.Canvas(buf, pagesize=A4, invariant=True)
+    pdf.setTitle(f"{doc['title']} {doc['ref']}")
+    pdf.setAuthor("Quanban sandbox platform")
+    pdf.setFont(FONT_NAME, 20)
+    pdf.drawCentredString(width / 2, height - 35 * mm, str(doc["title"]))
+    pdf.setFont(FONT_NAME, 12)
+    y = height - 60 * mm
+    for label, value in json.loads(doc["rows"]):
+        pdf.drawString(25 * mm, y, f"{label}：")
+        pdf.drawString(70 * mm, y, str(value))
+        y -= 10 * mm
+    pdf.drawString(25 * mm, y - 10 * mm, f"文书编号：{doc['ref']}")
+    pdf.drawString(25 * mm, y - 20 * mm, f"开具时间：{doc['issued_at']}")
     pdf.setFont(FONT_NAME, 8)
     pdf.setFillColor(HexColor("#888888"))
     pdf.drawString(15 * mm, 14 * mm, "样例数据 — 沙箱平台生成，仅供测试（synthetic sandbox data）")

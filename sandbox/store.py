@@ -159,6 +159,33 @@ class Store:
             )
             return [dict(r) for r in rows.mappings()]
 
+    # --- issued documents (certificates) --------------------------------------------------
+
+    def issue_document(
+        self, holder_ref: str, item_code: str, title: str, rows: list[tuple[str, str]]
+    ) -> dict[str, Any]:
+        ref = "doc-" + secrets.token_hex(12)
+        row = {
+            "ref": ref,
+            "holder_ref": holder_ref,
+            "item_code": item_code,
+            "title": title,
+            "rows": json.dumps(rows, ensure_ascii=False),
+            "issued_at": now_iso(),
+        }
+        with self.engine.begin() as conn:
+            conn.execute(sa.insert(db.documents).values(**row))
+        return row
+
+    def document(self, ref: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            first = (
+                conn.execute(sa.select(db.documents).where(db.documents.c.ref == ref))
+                .mappings()
+                .first()
+            )
+        return dict(first) if first else None
+
     # --- catalogue -----------------------------------------------------------------------
 
     def replace_catalog(self, items: list[dict[str, Any]]) -> None:

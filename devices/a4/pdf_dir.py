@@ -74,7 +74,12 @@ class PdfDirectoryPrinter(Device):
     ) -> CommandHandle:
         from printing.pdf import render_pdf
 
-        pdf = render_pdf(doc, page=page)
+        return self.print_pdf(render_pdf(doc, page=page), title=doc.kind, timeout=timeout)
+
+    def print_pdf(
+        self, pdf: bytes, *, title: str = "document", timeout: float | None = None
+    ) -> CommandHandle:
+        """Print a ready PDF (same signature as the CUPS driver); ``title`` is not kept."""
         return self.submit("print", lambda tok: self._print(pdf, tok), timeout=timeout, quiet=True)
 
     def jobs(self) -> list[Path]:

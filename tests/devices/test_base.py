@@ -201,8 +201,15 @@ def test_listener_failure_does_not_kill_worker() -> None:
 def test_stop_cancels_queued_commands() -> None:
     dev = FlakyDevice(backoff=fast_backoff())
     gate = threading.Event()
-    first = dev.submit("block", lambda _t: gate.wait(2))
+    running = threading.Event()
+
+    def block(_t: CancelToken) -> bool:
+        running.set()
+        return gate.wait(2)
+
+    first = dev.submit("block", block)
     queued = dev.submit("later", lambda _t: 1)
+    assert running.wait(5)  # the first command is on the worker, the second one waits
     stopper = threading.Thread(target=dev.stop)
     stopper.start()
     # release the running command only once stop() has begun: the queued one must not run

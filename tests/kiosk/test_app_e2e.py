@@ -297,3 +297,33 @@ def test_driver_refuses_a_service_not_offered(
 ) -> None:
     with pytest.raises(DriveError, match="not offered"):
         GuiDriver(controller, env).run("NO-SUCH-ITEM")
+
+
+def pdf_text(path: Path) -> str:
+    import subprocess
+
+    return subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+
+
+def test_certificate_print_on_a4(controller: KioskController, env: DemoEnvironment) -> None:
+    before = sorted(env.a4_dir.glob("job-*.pdf"))
+    walk = GuiDriver(controller, env).run("ZZ-0001")  # 社保参保证明打印
+    assert walk.ended == "finished", walk.screens
+    assert any(s.startswith("print") for s in walk.screens)
+    jobs = sorted(env.a4_dir.glob("job-*.pdf"))
+    assert len(jobs) == len(before) + 1
+    text = pdf_text(jobs[-1])
+    assert "社会保险参保缴费证明" in text
+    assert holder(env)["name"] in text
+
+
+def test_e_licence_print_on_a4(controller: KioskController, env: DemoEnvironment) -> None:
+    before = sorted(env.a4_dir.glob("job-*.pdf"))
+    walk = GuiDriver(controller, env).run("ZZ-0004")  # 电子证照打印
+    assert walk.ended == "finished", walk.screens
+    jobs = sorted(env.a4_dir.glob("job-*.pdf"))
+    assert len(jobs) == len(before) + 1
+    text = pdf_text(jobs[-1])
+    assert holder(env)["name"] in text and "证照编号" in text

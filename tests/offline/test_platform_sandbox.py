@@ -24,6 +24,7 @@ from offline.client import PlatformClient, RetryPolicy
 from offline.errors import (
     PlatformAuthError,
     PlatformConflictError,
+    PlatformRejectedError,
     PlatformUnavailableError,
     PlatformValidationError,
 )
@@ -429,3 +430,28 @@ def test_no_personal_data_reaches_the_log(sb: SandboxProcess, stack: Stack) -> N
     for p in payloads:
         for value in (p["applicant"]["id_number"], p["applicant"]["name"], p["applicant"]["phone"]):
             assert value not in text
+
+
+def test_certificates_and_invoice_check_are_typed(sb: SandboxProcess) -> None:
+    client = make_client(sb)
+    try:
+        holder = sb.holders()[0]
+        issued = client.certificate(
+            "ZZ-0002", id_number=holder["id_number"], params={"from_year": "2023"}
+        )
+        assert issued.title == "住房公积金缴存证明" and issued.document_ref
+        pdf = client.document_pdf(issued.document_ref)
+        assert pdf.startswith(b"%PDF")
+        by_ref = client.certificate("ZZ-0003", holder_ref=holder["holder_ref"])
+        assert by_ref.document_ref != issued.document_ref
+        with pytest.raises(PlatformValidationError) as info:
+            client.certificate("YJS-0009", id_number=holder["id_number"])
+        assert info.value.fields[0].loc[-1] == "item_code"
+        with pytest.raises(PlatformRejectedError) as missing:
+            client.document_pdf("doc-unknown")
+        assert missing.value.status_code == 404
+        assert client.check_invoice("037002100222", amount="2580.00").result == "consistent"
+        assert client.check_invoice("037002100222", amount="1.00").result == "inconsistent"
+        assert client.check_invoice("000000000000").result == "not_found"
+    finally:
+        client.close()
