@@ -75,8 +75,11 @@ def demo(
         Path | None, typer.Option(help="Keep the demo's data here (default: a temp dir).")
     ] = None,
 ) -> None:
-    """The whole product in a minute: sandbox platform, emulated devices, the kiosk app and
-    a developer panel to place cards, scan codes, jam the printer and cut the network."""
+    """The whole product in a minute: platform, emulated devices, kiosk and developer panel.
+
+    Starts the sandbox platform, emulated ID-card reader, scanner and printers, the kiosk
+    app in a window and a developer panel to place cards, scan codes, jam the printer and
+    cut the network. Without a display it writes screenshots of every main screen."""
     headless = not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
     from kiosk.app.devpanel import DevPanel
     from kiosk.app.qt_setup import application
