@@ -327,3 +327,48 @@ def test_e_licence_print_on_a4(controller: KioskController, env: DemoEnvironment
     assert len(jobs) == len(before) + 1
     text = pdf_text(jobs[-1])
     assert holder(env)["name"] in text and "证照编号" in text
+
+
+def test_identify_by_lutong_code(controller: KioskController, env: DemoEnvironment) -> None:
+    """亮码办事: the citizen shows a 鲁通码 to the scanner; the platform verifies it and,
+    after consent, supplies the citizen's data (the form fills itself)."""
+    before = env.stats()["cases"]
+    seen: list[str] = []
+
+    def on_view(view: object) -> None:
+        seen.extend(f.display or "" for f in getattr(view, "fields", ()) if f.source == "identity")
+
+    walk = GuiDriver(controller, env, on_view=on_view).run(
+        item_code(controller, "tax.insurance_payment"), identify="lutong_code"
+    )
+    assert walk.ended == "finished", walk.screens
+    assert "identify:waiting_code" in walk.screens
+    first = env.holders()[0]  # DemoEnvironment.issue_lutong_code issues the first holder's
+    assert first["name"] in seen
+    wait_until(lambda: env.stats()["cases"] == before + 1, 20, "the case")
+
+
+def test_expired_lutong_code_offers_another_way(
+    controller: KioskController, env: DemoEnvironment
+) -> None:
+    c = controller
+    GuiDriver(c, env).run(
+        item_code(c, "tax.insurance_payment"),
+        stop_at=lambda v: v.step_type == "identify" and v.phase == "choose",
+    )
+    c.step.choice_buttons[("method", "lutong_code")].click()
+    wait_until(
+        lambda: c.current_view is not None and c.current_view.phase == "waiting_code", 10, "scan"
+    )
+    env.scan(env.issue_lutong_code(ttl_s=-60))
+    wait_until(
+        lambda: c.current_view is not None and c.current_view.error is not None,
+        15,
+        "the expired-code message",
+    )
+    view = c.current_view
+    assert view is not None and "过期" in view.error.zh_CN  # type: ignore[union-attr]
+    # the citizen can still choose the ID card instead
+    methods = {ch.value: ch.enabled for ch in view.choices if ch.action == "method"}
+    assert methods.get("id_card") is True
+    c.feed(ev.Press("cancel"))
