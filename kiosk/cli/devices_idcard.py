@@ -18,13 +18,10 @@ from __future__ import annotations
 import json
 import os
 import queue
-import signal
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
-from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -33,7 +30,7 @@ from rich.table import Table
 from config import ExitCode
 from devices.base import Backoff, DeviceEvent, DeviceState, StatusChanged
 from devices.errors import DeviceError
-from kiosk.cli.common import err, fail, out, print_json
+from kiosk.cli.common import err, fail, out, print_json, serve_line_commands
 from kiosk.cli.devices import app, emulate, wait_settled
 
 _BAUDS = (115200, 57600, 38400, 19200, 9600)
@@ -246,70 +243,40 @@ def emulate_idcard(
     link_path = link or Path(tempfile.gettempdir()) / f"quanban-idcard-{os.getpid()}"
     emulator = SamReaderEmulator(first, baudrate=baud)
     port = PtyPort(emulator, link_path)
-    stop = threading.Event()
 
-    def on_term(_sig: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = signal.signal(signal.SIGTERM, on_term)
-    port.plug()
-    sys.stdout.write(port.path + "\n")
-    sys.stdout.flush()
-    err.print(f"emulating a SAM ID-card reader on {port.tty_name} (link {port.path})")
-
-    def answer(text: str) -> None:
-        sys.stdout.write(text + "\n")
+    def announce() -> None:
+        port.plug()
+        sys.stdout.write(port.path + "\n")
         sys.stdout.flush()
+        err.print(f"emulating a SAM ID-card reader on {port.tty_name} (link {port.path})")
 
-    def serve_stdin() -> None:
-        for line in sys.stdin:
-            words = line.split()
-            if not words:
-                continue
-            cmd, args = words[0].lower(), words[1:]
-            try:
-                if cmd == "place":
-                    emulator.place(load_card(args[0]) if args else None)
-                elif cmd == "lift":
-                    emulator.lift()
-                elif cmd == "fault" and len(args) == 2:
-                    emulator.set_fault(Fault(args[0]), args[1].lower() in ("on", "1", "true"))
-                elif cmd == "unplug":
-                    port.unplug()
-                elif cmd == "replug":
-                    port.replug()
-                elif cmd == "status":
-                    answer(
-                        json.dumps(
-                            {
-                                "plugged": port.plugged,
-                                "tty": port.tty_name,
-                                "card_present": emulator.card_present,
-                                "faults": sorted(emulator.faults),
-                                "baudrate": emulator.baudrate,
-                            }
-                        )
-                    )
-                    continue
-                elif cmd == "quit":
-                    stop.set()
-                    return
-                else:
-                    answer(f"error: unknown command {line.strip()!r}")
-                    continue
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                answer(f"error: {exc}")
-                continue
-            answer("ok")
-        # stdin closed: keep serving until a signal arrives.
+    def handle(cmd: str, args: list[str]) -> str | None:
+        if cmd == "place":
+            emulator.place(load_card(args[0]) if args else None)
+        elif cmd == "lift":
+            emulator.lift()
+        elif cmd == "fault" and len(args) == 2:
+            emulator.set_fault(Fault(args[0]), args[1].lower() in ("on", "1", "true"))
+        elif cmd == "unplug":
+            port.unplug()
+        elif cmd == "replug":
+            port.replug()
+        elif cmd == "status":
+            return json.dumps(
+                {
+                    "plugged": port.plugged,
+                    "tty": port.tty_name,
+                    "card_present": emulator.card_present,
+                    "faults": sorted(emulator.faults),
+                    "baudrate": emulator.baudrate,
+                }
+            )
+        else:
+            raise ValueError(f"unknown command {' '.join([cmd, *args])!r}")
+        return None
 
-    threading.Thread(target=serve_stdin, name="emulator-stdin", daemon=True).start()
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    def cleanup() -> None:
         port.close()
         emulator.close()
+
+    serve_line_commands(handle, announce=announce, cleanup=cleanup)

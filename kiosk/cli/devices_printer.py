@@ -22,12 +22,9 @@ errors (cutter), 10 not found, 11 timeout, 12 protocol error. Paper near end is 
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import threading
 from datetime import datetime
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -35,7 +32,7 @@ import typer
 from config import ConfigError, ExitCode
 from devices.base import Device
 from devices.errors import DeviceError
-from kiosk.cli.common import err, fail, out, print_json, settings_of
+from kiosk.cli.common import err, fail, out, print_json, serve_line_commands, settings_of
 from kiosk.cli.devices import app, emulate
 
 if TYPE_CHECKING:
@@ -179,52 +176,21 @@ def emulate_printer(
     except OSError as exc:
         printer.close()
         fail(f"cannot listen: {exc}", ExitCode.DEVICE_NOT_FOUND)
-    sys.stdout.write("\n".join(lines) + "\n")
-    sys.stdout.flush()
-    err.print(f"virtual printer on {', '.join(lines)}; jobs in {out_dir}")
 
-    stop = threading.Event()
-
-    def on_term(_sig: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = signal.signal(signal.SIGTERM, on_term)
-
-    def answer(text: str) -> None:
-        sys.stdout.write(text + "\n")
+    def announce() -> None:
+        sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
+        err.print(f"virtual printer on {', '.join(lines)}; jobs in {out_dir}")
 
-    def serve_stdin() -> None:
-        for line in sys.stdin:
-            words = line.split()
-            if not words:
-                continue
-            cmd, args = words[0].lower(), words[1:]
-            if cmd == "fault" and len(args) == 2:
-                try:
-                    printer.set_fault(args[0], args[1].lower() in ("on", "1", "true"))
-                except ValueError as exc:
-                    answer(f"error: {exc}")
-                    continue
-            elif cmd == "clear":
-                printer.clear_faults()
-            elif cmd == "status":
-                answer(json.dumps({"faults": printer.faults.active(), "jobs": len(printer.jobs)}))
-                continue
-            elif cmd == "quit":
-                stop.set()
-                return
-            else:
-                answer(f"error: unknown command {line.strip()!r}")
-                continue
-            answer("ok")
+    def handle(cmd: str, args: list[str]) -> str | None:
+        if cmd == "fault" and len(args) == 2:
+            printer.set_fault(args[0], args[1].lower() in ("on", "1", "true"))
+        elif cmd == "clear":
+            printer.clear_faults()
+        elif cmd == "status":
+            return json.dumps({"faults": printer.faults.active(), "jobs": len(printer.jobs)})
+        else:
+            raise ValueError(f"unknown command {' '.join([cmd, *args])!r}")
+        return None
 
-    threading.Thread(target=serve_stdin, name="emulator-stdin", daemon=True).start()
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        printer.close()
+    serve_line_commands(handle, announce=announce, cleanup=printer.close)
