@@ -22,6 +22,7 @@ import hmac
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
@@ -113,6 +114,19 @@ def _holder_from_query(ctx: Context, holder: str) -> dict[str, Any] | None:
     if problem:
         raise field_error(["query", "holder"], f"not a valid identity number: {problem}")
     return ctx.store.holder(id_number=holder)
+
+
+def _pdf_response(
+    render: Callable[[dict[str, Any]], bytes], row: dict[str, Any] | None, missing: str
+) -> Response:
+    """A stored row's PDF rendition (404 when there is no row, 503 without the CJK font)."""
+    if row is None:
+        raise ApiError(404, "not_found", missing)
+    try:
+        pdf = render(row)
+    except PdfUnavailableError as exc:
+        raise ApiError(503, "pdf_unavailable", str(exc)) from exc
+    return Response(pdf, media_type="application/pdf")
 
 
 def _licence_view(row: dict[str, Any]) -> models.Licence:
@@ -257,14 +271,7 @@ def licences(
 def licence_pdf(
     ctx: CtxDep, _kiosk: KioskDep, licence_id: Annotated[str, PathParam(max_length=64)]
 ) -> Response:
-    row = ctx.store.licence(licence_id)
-    if row is None:
-        raise ApiError(404, "not_found", "no such licence")
-    try:
-        pdf = render_licence(row)
-    except PdfUnavailableError as exc:
-        raise ApiError(503, "pdf_unavailable", str(exc)) from exc
-    return Response(pdf, media_type="application/pdf")
+    return _pdf_response(render_licence, ctx.store.licence(licence_id), "no such licence")
 
 
 @api.get("/benefits", response_model=models.Benefits, tags=["licences"])
@@ -430,14 +437,7 @@ def issue_certificate(
 def document_pdf(
     ctx: CtxDep, _kiosk: KioskDep, ref: Annotated[str, PathParam(max_length=64)]
 ) -> Response:
-    doc = ctx.store.document(ref)
-    if doc is None:
-        raise ApiError(404, "not_found", "no such document")
-    try:
-        pdf = render_document(doc)
-    except PdfUnavailableError as exc:
-        raise ApiError(503, "pdf_unavailable", str(exc)) from exc
-    return Response(pdf, media_type="application/pdf")
+    return _pdf_response(render_document, ctx.store.document(ref), "no such document")
 
 
 @api.post("/invoices/check", response_model=models.InvoiceCheck, tags=["platform"])
