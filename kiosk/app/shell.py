@@ -208,6 +208,7 @@ class KioskController(QObject):
         self.window.close_staff_button.clicked.connect(self._close_staff)
         self.window.exit_button.clicked.connect(self._technician_exit)
         self._corner = CornerTapDetector()
+        self._last_press: tuple[int, int, int] | None = None
         self._lockdown = LockdownFilter(self)
         self._tick = QTimer(self)
         self._tick.setInterval(tick_ms)
@@ -246,7 +247,8 @@ class KioskController(QObject):
         app = QApplication.instance()
         if lockdown and app is not None:
             app.installEventFilter(self._lockdown)
-        self.window.installEventFilter(self)
+        if app is not None:
+            app.installEventFilter(self)  # taps land on child widgets: watch them all
         self.refresh_home()
         self.show_home()
         if fullscreen:
@@ -293,6 +295,10 @@ class KioskController(QObject):
         self._shut_windows()
 
     def _shut_windows(self) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+            app.removeEventFilter(self._lockdown)
         self.speaker.close()
         self.window.allow_close = True
         self.window.close()
@@ -474,8 +480,19 @@ class KioskController(QObject):
     # -- technician --------------------------------------------------------------------
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-        if event.type() == QEvent.Type.MouseButtonPress and isinstance(event, QMouseEvent):
-            pos = event.position()
+        """The technician gesture: taps in the window's top-left corner, wherever they land."""
+        if (
+            event.type() == QEvent.Type.MouseButtonPress
+            and isinstance(event, QMouseEvent)
+            and isinstance(watched, QWidget)
+            and watched.window() is self.window
+        ):
+            pos = self.window.mapFromGlobal(event.globalPosition().toPoint())
+            # An unaccepted press travels up the parents and is seen once per ancestor.
+            key = (event.timestamp(), pos.x(), pos.y())
+            if key == self._last_press:
+                return False
+            self._last_press = key
             if self._corner.tap(pos.x(), pos.y(), time.monotonic()):
                 self.window.pin_pad.clear()
                 self.window.pin_pad.show()

@@ -372,3 +372,38 @@ def test_expired_lutong_code_offers_another_way(
     methods = {ch.value: ch.enabled for ch in view.choices if ch.action == "method"}
     assert methods.get("id_card") is True
     c.feed(ev.Press("cancel"))
+
+
+def test_technician_gesture_pin_and_staff_strip(
+    controller: KioskController, env: DemoEnvironment, qtbot: Any
+) -> None:
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    c = controller
+    target = c.window.offline_banner if c.window.offline_banner.isVisible() else c.home.title
+    corner = target.mapFrom(c.window, QPoint(20, 20))
+    for _ in range(5):  # five taps in the top-left corner, landing on whatever widget is there
+        QTest.mouseClick(target, Qt.MouseButton.LeftButton, pos=corner)
+    assert c.window.pin_pad.isVisible()
+    for digit in "123456":  # a wrong PIN closes the pad and shows nothing
+        c.window.pin_pad.press(digit)
+    c.window.pin_pad.press("✓")
+    assert not c.window.pin_pad.isVisible() and not c.window.staff_strip.isVisible()
+    for _ in range(5):
+        QTest.mouseClick(target, Qt.MouseButton.LeftButton, pos=corner)
+    for digit in c.technician_pin:
+        c.window.pin_pad.press(digit)
+    c.window.pin_pad.press("✓")
+    assert c.window.staff_strip.isVisible()
+    strip = c.window.staff_strip.text()
+    assert "idcard: online" in strip and "receipt_printer: online" in strip
+    assert "outbox" in strip
+    c.window.close_staff_button.click()
+    assert not c.window.staff_strip.isVisible()
+    # a tap elsewhere resets the count: four corner taps and one away open nothing
+    for _ in range(4):
+        QTest.mouseClick(target, Qt.MouseButton.LeftButton, pos=corner)
+    QTest.mouseClick(c.home.title, Qt.MouseButton.LeftButton, pos=QPoint(400, 10))
+    QTest.mouseClick(target, Qt.MouseButton.LeftButton, pos=corner)
+    assert not c.window.pin_pad.isVisible()
