@@ -1,0 +1,48 @@
+"""Events the remote-help machinery posts to the kiosk app (through the runtime's ``post``).
+
+The app draws the always-on-top banner "工作人员正在协助您" with its stop button from
+:class:`AssistStatus` (shown while ``phase`` is ``connected``), the consent dialog from
+:class:`ConsentRequested` (answered by ``Runtime``-side calls ``grant`` / ``deny``: the dialog
+can only be drawn by the kiosk, never triggered into acting remotely), and a "the assistant
+offers you a document" prompt from :class:`DocumentOffered`. Frozen and free of personal data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class AssistStatus:
+    """``phase``: waiting | connected | ended; ``holder``: citizen | assistant;
+    ``scopes``: granted consent scopes (fill, navigate, document); ``link_ok``: heartbeats
+    arrive; ``rev``: the kiosk's state revision."""
+
+    sid: str
+    phase: str
+    holder: str
+    scopes: frozenset[str]
+    link_ok: bool
+    rev: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRequested:
+    sid: str
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentOffered:
+    sid: str
+    doc_id: str
+    sha256: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class FieldFilledByAssistant:
+    """For the end-of-help summary "what the assistant changed" (field id only)."""
+
+    sid: str
+    field_id: str
