@@ -643,6 +643,9 @@ def create_app(ctx: Context | None) -> FastAPI:
     app.include_router(public)
     app.include_router(api)
     app.include_router(admin)
+    from sandbox import assist  # imported here: it imports this module (remote help, issue 9)
+
+    assist.mount(app)
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)

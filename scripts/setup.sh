@@ -39,7 +39,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 
-EXTRAS="dev,sandbox,printing,qt,scan"
+EXTRAS="dev,sandbox,printing,qt,scan,remote"
 stamp=.venv/.quanban-deps
 want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
