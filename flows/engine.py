@@ -1315,12 +1315,23 @@ class FlowEngine:
             summary = self._summary(s)
             for f in self._visible(s, self._form_step(s)):
                 fv = self._field_view(s, f)
-                summary.append(SummaryRow(f.label, fv.display or "", personal_data=f.personal_data))
-            for m in s.item.materials:
-                state = s.materials.get(m.code)
+                picked = [c.label for c in fv.choices if c.selected]
+                label = (
+                    Text("、".join(t.zh_CN for t in picked), ", ".join(t.en for t in picked))
+                    if picked
+                    else None
+                )
                 summary.append(
                     SummaryRow(
-                        Text(m.name, m.name_en or m.name), state["source"] if state else "missing"
+                        f.label, fv.display or "", personal_data=f.personal_data, value_text=label
+                    )
+                )
+            for m in s.item.materials:
+                state = s.materials.get(m.code)
+                source = state["source"] if state else "missing"
+                summary.append(
+                    SummaryRow(
+                        Text(m.name, m.name_en or m.name), source, value_text=T.get(f"mat.{source}")
                     )
                 )
             buttons.append(ButtonView("confirm", T["confirm"], primary=True))
@@ -1423,5 +1434,5 @@ class FlowEngine:
                 )
         for doc, state in (s.results.get("print") or {}).items():
             key = "sum.printed" if state == "printed" else "sum.print_failed"
-            rows.append(SummaryRow(T[key], doc))
+            rows.append(SummaryRow(T[key], doc, value_text=T.get(f"doc.{doc}")))
         return rows

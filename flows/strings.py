@@ -65,6 +65,15 @@ T: dict[str, Text] = {
     "err.invalid": Text("格式不正确", "Invalid format"),
     "err.out_of_range": Text("超出允许范围", "Out of range"),
     "err.not_a_choice": Text("请从选项中选择", "Choose one of the options"),
+    "mat.licence": Text("电子证照（免提交）", "E-licence (nothing to hand in)"),
+    "mat.captured": Text("已拍摄", "Captured"),
+    "mat.waived": Text("容缺（承诺后补交）", "Deferred under a commitment"),
+    "mat.missing": Text("未提供", "Missing"),
+    "doc.receipt": Text("受理回执", "Acceptance receipt"),
+    "doc.ticket": Text("排队小票", "Queue ticket"),
+    "doc.certificate": Text("证明", "Certificate"),
+    "doc.licence": Text("电子证照", "E-licence"),
+    "doc.case_status": Text("办件进度", "Case status"),
     "err.materials_missing": Text(
         "请提交或容缺办理所有必需材料", "Provide (or defer) every required material"
     ),

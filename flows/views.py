@@ -90,6 +90,9 @@ class SummaryRow:
     label: Text
     value: str
     personal_data: bool = False
+    #: The value in both languages when it is a label (a choice, a material's status, a
+    #: document's name) rather than data; ``value`` then holds the raw code.
+    value_text: Text | None = None
 
 
 @dataclass(frozen=True, slots=True)

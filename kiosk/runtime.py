@@ -660,9 +660,11 @@ class Runtime:
 
     # Not in this release: face liveness (issue 8), document camera, remote help (issue 9).
     def _do_capture_face(self, effect: ev.CaptureFace) -> None:
-        self._answer(
-            ev.EffectFailed(request_id=effect.request_id, effect=effect.name, reason="device")
-        )
+        from kiosk.face import capture_face  # the face stack (OpenCV) loads on first use
+
+        camera = self.devices.get("camera")
+        usable = camera if camera is not None and self._usable("camera") else None
+        capture_face(effect, usable, self.client, self._pool, self._post, self._answer)
 
     def _do_capture_document(self, effect: ev.CaptureDocument) -> None:
         self._answer(
@@ -670,9 +672,47 @@ class Runtime:
         )
 
     def _do_call_assistant(self, effect: ev.CallAssistant) -> None:
-        self._answer(
-            ev.EffectFailed(request_id=effect.request_id, effect=effect.name, reason="no_assistant")
+        # Remote video help (kiosk/remote, docs/remote-help.md) for items that offer it, when
+        # the 'remote' extra is installed; calling hall staff is not wired: "no_assistant".
+        import importlib.util
+
+        if effect.mode != "remote_video" or importlib.util.find_spec("websockets") is None:
+            self._answer(
+                ev.EffectFailed(
+                    request_id=effect.request_id, effect=effect.name, reason="no_assistant"
+                )
+            )
+            return
+        from kiosk.remote.client import RemoteHelp  # imported late: the CLI stays light
+        from kiosk.remote.masking import AllowList
+
+        try:
+            category: str = self._catalogue.item(effect.item_code).category
+        except KeyError:
+            category = "general"
+        skill = category if category in ("tax", "yijianshi", "certificate") else "general"
+        context = {
+            "link": self.client.link.state.value,
+            "devices": {name: d.status.state.value for name, d in self.devices.items()},
+        }
+
+        def post(obj: object) -> None:  # results honour CancelRequest; the rest as it is
+            if isinstance(obj, ev.Result):
+                self._answer(obj)
+            else:
+                self._post(obj)
+
+        # The app reaches the session here (banner, consent dialog, views, stop, end).
+        self.remote_help = RemoteHelp(
+            self.client,
+            post,
+            effect,
+            allow=AllowList.from_flows(self.flows),
+            audit_dir=Path(self.settings.outbox.path).with_name("remote-help"),
+            skill=skill,
+            context=context,
         )
+        self.remote_help.start()
 
 
 def now_utc() -> datetime:

@@ -69,6 +69,8 @@ CHROME: dict[str, Text] = {
     "assistant_calling": Text("正在呼叫工作人员…", "Calling for help…"),
     "assistant_connected": Text("工作人员正在协助您", "A member of staff is helping you"),
     "seconds": Text("秒", "s"),
+    "prev_page": Text("上一页", "Previous"),
+    "next_page": Text("下一页", "Next"),
 }
 
 ATTRACT = [
@@ -164,6 +166,8 @@ class HomeScreen(QWidget):
         self._index_for: tuple[str, ...] = ()
         self.category = CATEGORIES[0][0]
         self.query = ""
+        self.page = 0
+        self.pages = 1
         self._attract_i = 0
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -180,7 +184,11 @@ class HomeScreen(QWidget):
         self.attract = QLabel()
         self.attract.setObjectName("banner")
         layout.addWidget(self.attract)
-        self._categories = Pages(layout)
+        cat_holder = QWidget()  # the category row is rebuilt in place, here, on each redraw
+        cat_layout = QVBoxLayout(cat_holder)
+        cat_layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(cat_holder)
+        self._categories = Pages(cat_layout)
         self.search_label = QLabel()
         layout.addWidget(self.search_label)
         self.search_button = big_button("")
@@ -218,11 +226,13 @@ class HomeScreen(QWidget):
 
     def _search_changed(self, value: str) -> None:
         self.query = value
+        self.page = 0
         self.redraw()
 
     def choose_category(self, key: str) -> None:
         self.category = key
         self.query = ""
+        self.page = 0
         self.search_pad.clear()
         self.redraw()
 
@@ -278,7 +288,11 @@ class HomeScreen(QWidget):
         self.item_buttons = {}
         by_code = {i.code: i for i in self._items}
         columns = self.columns = 2 if theme.name == "elder" else 3
-        codes = self.visible_codes()[: theme.items_per_page * 4]
+        every = self.visible_codes()
+        per = theme.items_per_page  # fewer, bigger buttons per screen in elder mode
+        self.pages = max(1, -(-len(every) // per))
+        self.page = min(self.page, self.pages - 1)
+        codes = every[self.page * per : (self.page + 1) * per]
         for n, code in enumerate(codes):
             item = by_code[code]
             avail = self._availability.get(code)
@@ -290,6 +304,23 @@ class HomeScreen(QWidget):
             b.clicked.connect(lambda _=False, c=code: self.item_chosen.emit(c))
             self.grid.addWidget(b, n // columns, n % columns)
             self.item_buttons[code] = b
+        if self.pages > 1:
+            row = -(-len(codes) // columns)
+            self.prev_button = big_button(tr(CHROME["prev_page"], lang), enabled=self.page > 0)
+            self.prev_button.clicked.connect(lambda: self.turn_page(-1))
+            self.next_button = big_button(
+                tr(CHROME["next_page"], lang), enabled=self.page < self.pages - 1
+            )
+            self.next_button.clicked.connect(lambda: self.turn_page(1))
+            pager = QLabel(f"{self.page + 1} / {self.pages}")
+            pager.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.grid.addWidget(self.prev_button, row, 0)
+            self.grid.addWidget(pager, row, 1 if columns > 2 else 0, 1, 1)
+            self.grid.addWidget(self.next_button, row, columns - 1)
+
+    def turn_page(self, step: int) -> None:
+        self.page = max(0, min(self.pages - 1, self.page + step))
+        self.redraw()
 
 
 class StepScreen(QWidget):
@@ -374,7 +405,8 @@ class StepScreen(QWidget):
             text.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
             body_layout.addWidget(text)
         for row in view.summary:
-            body_layout.addWidget(QLabel(f"{tr(row.label, lang)}：{row.value}"))
+            value = tr(row.value_text, lang) if row.value_text is not None else row.value
+            body_layout.addWidget(QLabel(f"{tr(row.label, lang)}：{value}"))
         for field in view.fields:
             self._add_field(body_layout, field, lang)
         if view.materials:

@@ -111,6 +111,8 @@ class GuiDriver:
             home.choose_category(
                 next(k for k, _zh, _en, cats in _categories() if self._category(item_code) in cats)
             )
+        while item_code not in home.item_buttons and home.page < home.pages - 1:
+            home.next_button.click()  # the service is on a later page
 
         def offered() -> bool:
             button = home.item_buttons.get(item_code)

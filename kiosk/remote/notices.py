@@ -46,3 +46,10 @@ class FieldFilledByAssistant:
 
     sid: str
     field_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackOffered:
+    """Nobody has been free for a while: offer the citizen a call-back (稍后回拨)."""
+
+    sid: str

@@ -116,3 +116,28 @@ def test_elder_theme_is_bigger_and_slower() -> None:
     assert ELDER.items_per_page < NORMAL.items_per_page
     assert ELDER.timeout_factor > NORMAL.timeout_factor
     assert "3px solid #000000" in ELDER.stylesheet()
+
+
+def test_home_pages_through_services_and_elder_shows_fewer(qtbot: QtBot) -> None:
+    from flows.catalogue import shipped_catalogue
+    from kiosk.app.screens import HomeScreen
+
+    theme = [NORMAL]
+    home = HomeScreen(lambda: "zh_CN", lambda: theme[0])
+    qtbot.addWidget(home)
+    items = shipped_catalogue().items
+    home.set_items(items, [])
+    yjs = [i.code for i in items if i.category in ("yijianshi", "benefit", "cross_region")]
+    assert list(home.item_buttons) == yjs[: NORMAL.items_per_page]
+    assert home.pages == -(-len(yjs) // NORMAL.items_per_page)
+    home.next_button.click()
+    assert list(home.item_buttons) == yjs[NORMAL.items_per_page : 2 * NORMAL.items_per_page]
+    assert not home.next_button.isEnabled() or home.pages > 2
+    home.prev_button.click()
+    assert home.page == 0 and not home.prev_button.isEnabled()
+    theme[0] = ELDER
+    home.redraw()
+    assert len(home.item_buttons) == ELDER.items_per_page < NORMAL.items_per_page
+    assert home.columns == 2
+    home.choose_category("tax")  # a new category starts on its first page
+    assert home.page == 0 and all(code.startswith("SW-") for code in home.item_buttons)

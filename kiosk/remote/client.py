@@ -1,0 +1,254 @@
+"""One remote-help session from the kiosk: asks the platform for help, keeps the signalling
+WebSocket, and drives :class:`~kiosk.remote.protocol.KioskProtocol` (no Qt).
+
+Threading contract
+------------------
+:meth:`RemoteHelp.start` starts one thread named ``remote-help`` that runs an asyncio loop.
+The platform call that creates the request (signed, :class:`offline.client.PlatformClient`)
+and everything on the socket run there; the protocol object is touched only on that loop.
+The citizen's answers and the flow's views come from the GUI thread through the thread-safe
+methods :meth:`view_changed`, :meth:`grant`, :meth:`deny`, :meth:`stop`, :meth:`end` and
+:meth:`accept_callback`, which hand the work to the loop and return at once. Everything for
+the app and the flow goes out through ``post`` (thread-safe, given by the runtime): flow
+results (``AssistantJoined``, ``AssistantLeft``, ``EffectFailed(reason="no_assistant")``,
+the assistant's ``Input`` / ``Press``) and the notices of :mod:`kiosk.remote.notices`.
+
+Wire: ``POST /api/v1/assist/requests`` then ``/ws/kiosk?token=…`` carrying platform frames
+(``queued``, ``assigned``, ``transferring``, ``callback_offer``, ``no_assistant``, ``ended``)
+and ``{"type": "rh", "data": <rh/1 envelope>}`` (see ``sandbox/assist.py`` and
+docs/remote-help.md). Media (aiortc) is not part of v1 of this module.
+
+Personal data: the assistant's typed values pass through to ``post`` only; nothing is
+logged but message types. The audit log (:mod:`kiosk.remote.audit`) holds ids and results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import WebSocketException
+
+from config.logs import Safe
+from flows import events as ev
+from flows.views import StepView
+from kiosk.remote import masking
+from kiosk.remote.audit import AuditFile
+from kiosk.remote.envelope import EnvelopeError
+from kiosk.remote.notices import CallbackOffered
+from kiosk.remote.protocol import Deliver, KioskProtocol, Output, Send
+from offline.client import PlatformClient
+from offline.errors import PlatformError
+
+log = logging.getLogger(__name__)
+
+Post = Callable[[object], None]
+TICK_S = 1.0
+
+
+class RemoteHelp:
+    def __init__(
+        self,
+        client: PlatformClient,
+        post: Post,
+        request: ev.CallAssistant,
+        *,
+        allow: masking.AllowList,
+        audit_dir: Path,
+        skill: str = "general",
+        priority: int = 0,
+        context: dict[str, Any] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.post = post
+        self.request = request
+        self.allow = allow
+        self.audit_dir = audit_dir
+        self.skill = skill
+        self.priority = priority
+        self.context = dict(context or {})
+        self.clock = clock
+        self.sid: str | None = None
+        self.proto: KioskProtocol | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ws: ClientConnection | None = None
+        self._thread: threading.Thread | None = None
+        # asyncio events bind to the running loop on first use (3.10+): safe to make here
+        self._up = asyncio.Event()  # protocol made and socket open (or the attempt failed)
+        self._done = asyncio.Event()
+
+    # ------------------------------------------------------------------ GUI-thread API
+
+    def start(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._main, name="remote-help", daemon=True)
+        self._thread.start()
+
+    def join(self, timeout: float | None = None) -> bool:
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    def view_changed(self, view: StepView) -> None:
+        self._call(lambda p, now: p.view_changed(view, now))
+
+    def grant(self, scopes: Iterable[str]) -> None:
+        chosen = frozenset(scopes)
+        self._call(lambda p, now: p.grant(chosen, now))
+
+    def deny(self) -> None:
+        self._call(lambda p, now: p.deny(now))
+
+    def revoke(self, scopes: Iterable[str]) -> None:
+        chosen = frozenset(scopes)
+        self._call(lambda p, now: p.revoke(chosen, now))
+
+    def stop(self) -> None:
+        """The banner's stop button: revoke every scope (the call goes on)."""
+        self._call(lambda p, now: p.stop(now))
+
+    def end(self, reason: str = "citizen") -> None:
+        self._call(lambda p, now: p.end(reason, now), close=True)
+
+    def accept_callback(self) -> None:
+        self._platform({"type": "callback", "accept": True})
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _call(
+        self, fn: Callable[[KioskProtocol, float], list[Output]], *, close: bool = False
+    ) -> None:
+        """Run ``fn`` on the loop once the session is up (calls keep their order)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+
+        async def run() -> None:
+            await self._up.wait()
+            if self.proto is not None:
+                await self._handle(fn(self.proto, self.clock()))
+            if close:
+                await self._platform_async({"type": "end"})
+                self._done.set()
+
+        with contextlib.suppress(RuntimeError):  # the loop is already gone
+            asyncio.run_coroutine_threadsafe(run(), loop)
+
+    def _platform(self, message: dict[str, Any]) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                asyncio.run_coroutine_threadsafe(self._platform_async(message), loop)
+
+    async def _platform_async(self, message: dict[str, Any]) -> None:
+        if self._ws is not None:
+            with contextlib.suppress(WebSocketException, OSError):
+                await self._ws.send(json.dumps(message, ensure_ascii=False))
+
+    async def _handle(self, outputs: list[Output]) -> None:
+        for o in outputs:
+            if isinstance(o, Send):
+                await self._platform_async({"type": "rh", "data": o.text})
+            elif isinstance(o, Deliver):
+                self.post(o.event)
+            else:
+                self.post(o)
+
+    def _main(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        try:
+            loop.run_until_complete(self._session())
+        finally:
+            loop.close()
+
+    def _fail(self, reason: str) -> None:
+        self.post(
+            ev.EffectFailed(
+                request_id=self.request.request_id, effect=self.request.name, reason=reason
+            )
+        )
+
+    async def _session(self) -> None:
+        body = {
+            "item_code": self.request.item_code or "-",
+            "flow_id": self.request.flow_id or "-",
+            "step_id": self.request.step_id or "-",
+            "skill": self.skill,
+            "priority": self.priority,
+            "context": self.context,
+        }
+        try:
+            answer = await asyncio.to_thread(
+                self.client.request, "POST", "/api/v1/assist/requests", json_body=body
+            )
+        except PlatformError as err:
+            log.warning("help request failed", extra={"error": Safe(err.code)})
+            self._up.set()
+            self._fail("no_assistant")
+            return
+        self.sid = str(answer.body["sid"])
+        self.audit_dir.mkdir(parents=True, exist_ok=True)
+        audit = AuditFile(self.audit_dir / f"{self.sid}.jsonl")
+        self.proto = KioskProtocol(self.sid, self.allow, audit, request_id=self.request.request_id)
+        base = self.client.base_url.replace("https://", "wss://").replace("http://", "ws://")
+        url = f"{base}{answer.body['ws']}?token={answer.body['token']}"
+        try:
+            async with connect(url, open_timeout=10, max_size=64 * 1024) as ws:
+                self._ws = ws
+                self._up.set()
+                ticker = asyncio.create_task(self._tick())
+                reader = asyncio.create_task(self._read(ws))
+                done_wait = asyncio.create_task(self._done.wait())
+                await asyncio.wait({reader, done_wait}, return_when=asyncio.FIRST_COMPLETED)
+                for task in (ticker, reader, done_wait):
+                    task.cancel()
+        except (WebSocketException, OSError) as err:
+            log.warning("help socket failed", extra={"error": Safe(type(err).__name__)})
+        finally:
+            self._ws = None
+            self._up.set()
+        if self.proto.phase != "ended":
+            await self._handle(self.proto.end("link_lost", self.clock(), actor="platform"))
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            if self.proto is not None:
+                await self._handle(self.proto.tick(self.clock()))
+
+    async def _read(self, ws: ClientConnection) -> None:
+        assert self.proto is not None
+        proto = self.proto
+        async for raw in ws:
+            try:
+                msg = json.loads(raw)
+            except ValueError:
+                continue
+            kind = msg.get("type") if isinstance(msg, dict) else None
+            now = self.clock()
+            if kind == "rh" and isinstance(msg.get("data"), str):
+                try:
+                    await self._handle(proto.receive(msg["data"], now))
+                except EnvelopeError as err:
+                    log.info("rh/1 message refused", extra={"reason": Safe(err.reason)})
+            elif kind == "assigned":
+                await self._handle(proto.assistant_joined(now))
+            elif kind == "callback_offer":
+                self.post(CallbackOffered(proto.sid))
+            elif kind in ("no_assistant", "ended"):
+                reason = "no_assistant" if kind == "no_assistant" else str(msg.get("reason"))
+                await self._handle(proto.end(reason[:40], now, actor="platform"))
+                return
+            elif kind == "transferring":
+                self.post(proto.status())
