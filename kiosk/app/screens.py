@@ -339,6 +339,12 @@ class StepScreen(QWidget):
         self.field_labels: dict[str, QLabel] = {}
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
+        #: Live directions during face capture ("请眨眨眼"), drawn above the step's page.
+        self.guidance = QLabel()
+        self.guidance.setObjectName("banner")
+        self.guidance.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.guidance.hide()
+        outer.addWidget(self.guidance)
         self._pages = Pages(outer, 1)
         self._layout = QVBoxLayout()
 
@@ -350,11 +356,22 @@ class StepScreen(QWidget):
         self.buttons = {}
         self.choice_buttons = {}
         self.field_labels = {}
+        self.set_guidance(None)
         self._pages.clear()
+
+    def set_guidance(self, text: str | None) -> None:
+        if text:
+            self.guidance.setText(text)
+            self.guidance.show()
+        else:
+            self.guidance.clear()
+            self.guidance.hide()
 
     def show_view(self, view: StepView) -> None:
         if self.view is None or view.step_id != self.view.step_id:
             self._editing = None
+        if view.phase != "waiting_face":
+            self.set_guidance(None)
         self.view = view
         self.redraw()
 

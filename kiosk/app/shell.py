@@ -469,6 +469,12 @@ class KioskController(QObject):
         if isinstance(event, ev.Result):
             self.feed(event)
             return
+        if type(event).__name__ == "FaceGuidance":  # kiosk.face (not imported: it pulls OpenCV)
+            zh, en = str(getattr(event, "text_zh", "")), str(getattr(event, "text_en", ""))
+            self.step.set_guidance(zh if self.language == "zh_CN" else en)
+            # spoken in every mode: the citizen is looking at the camera, not the screen
+            self.speaker.say(zh if self.language == "zh_CN" else en, self.language)
+            return
         # device status, link state, outbox and catalogue changes: redraw what depends on them
         if self.engine.session is None:
             self.refresh_home()

@@ -407,3 +407,17 @@ def test_technician_gesture_pin_and_staff_strip(
     QTest.mouseClick(c.home.title, Qt.MouseButton.LeftButton, pos=QPoint(400, 10))
     QTest.mouseClick(target, Qt.MouseButton.LeftButton, pos=corner)
     assert not c.window.pin_pad.isVisible()
+
+
+def test_face_guidance_is_drawn_and_spoken(controller: KioskController) -> None:
+    from kiosk.face import FaceGuidance
+
+    c = controller
+    assert isinstance(c.speaker, RecordingSpeaker)
+    c.bridge.post(FaceGuidance("blink", "请眨眨眼", "Please blink", "challenge"))
+    pump(0.05)
+    assert c.step.guidance.isVisibleTo(c.step)
+    assert c.step.guidance.text() == "请眨眨眼"
+    assert ("请眨眨眼", "zh_CN") in c.speaker.said
+    c.step.wipe()
+    assert c.step.guidance.text() == "" and not c.step.guidance.isVisibleTo(c.step)
