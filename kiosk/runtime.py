@@ -664,7 +664,14 @@ class Runtime:
 
         camera = self.devices.get("camera")
         usable = camera if camera is not None and self._usable("camera") else None
-        capture_face(effect, usable, self.client, self._pool, self._post, self._answer)
+        capture_face(
+            effect,
+            usable,
+            client=self.client,
+            pool=self._pool,
+            post=self._post,
+            answer=self._answer,
+        )
 
     def _do_capture_document(self, effect: ev.CaptureDocument) -> None:
         self._answer(

@@ -79,7 +79,8 @@ class RemoteHelp:
         self.clock = clock
         self.sid: str | None = None
         self.proto: KioskProtocol | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        # made now so calls before start() queue up on it and run once it runs
+        self._loop: asyncio.AbstractEventLoop | None = asyncio.new_event_loop()
         self._ws: ClientConnection | None = None
         self._thread: threading.Thread | None = None
         # asyncio events bind to the running loop on first use (3.10+): safe to make here
@@ -89,7 +90,6 @@ class RemoteHelp:
     # ------------------------------------------------------------------ GUI-thread API
 
     def start(self) -> None:
-        self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._main, name="remote-help", daemon=True)
         self._thread.start()
 
