@@ -8,6 +8,7 @@ HTTP (JSON; errors in the contract's ``{"error", "message"}`` shape):
   ``{sid, token, expires_in, ws: "/ws/kiosk", turn: {urls, username, credential, ttl}}``.
 * ``POST /api/v1/assist/requests/{sid}/token`` — signed: a fresh kiosk token (reconnect).
 * ``POST /assist/login`` ``{assistant_id, password}`` → ``{token, expires_in, name, skills}``.
+* ``GET /assist/console/`` — the assistant console page (``sandbox/console/``, Chinese UI).
 * ``PUT /admin/assistants/{assistant_id}`` ``{name, password, skills}`` (sandbox accounts) and
   ``PUT /admin/assist/config`` ``{offer_timeout_s, callback_after_s, kiosk_grace_s}``.
 
@@ -52,10 +53,12 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi import Path as PathParam
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.websockets import WebSocketState
 
@@ -69,6 +72,8 @@ ASSISTANT_TOKEN_TTL_S = 8 * 3600
 TURN_TTL_S = 3600
 MAX_RH_BYTES = 16 * 1024
 CLOSE_UNAUTHORIZED = 4401
+#: The assistant console (plain HTML + ES modules, no build step), served at /assist/console/.
+CONSOLE_DIR = Path(__file__).with_name("console")
 ID = r"^[A-Za-z0-9_.-]{1,64}$"
 
 
@@ -505,5 +510,6 @@ def mount(app: FastAPI) -> None:
     app.include_router(api, responses={401: {"description": "Signature check failed"}})
     app.include_router(public)
     app.include_router(admin)
+    app.mount("/assist/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
     app.add_api_websocket_route("/ws/kiosk", kiosk_socket)
     app.add_api_websocket_route("/ws/assistant", assistant_socket)

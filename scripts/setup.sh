@@ -17,6 +17,7 @@ APT_PACKAGES=(
   libzbar0                                   # pyzbar: QR/barcode decoding (code scanning)
   cups printer-driver-cups-pdf libcups2-dev  # A4 printing: CUPS, its PDF virtual printer (tests), pycups
   poppler-utils                              # pdftotext: tests read the text back from PDFs
+  nodejs                                     # runs the assistant console's rh.js in tests (remote help)
 )
 
 missing=()

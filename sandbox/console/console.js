@@ -1,0 +1,149 @@
+// The assistant console page: login, queue and offers, the masked live view of the kiosk's
+// step, consent and control state, field editing and navigation when granted, document push,
+// notes, transfer, end. Talks to /assist/login and /ws/assistant (sandbox/assist.py); the
+// rh/1 logic lives in rh.js. Video is not wired yet (docs/remote-help.md, "what remains").
+import { Session } from "./rh.js";
+
+const $ = (id) => document.getElementById(id);
+const SCOPE_NAMES = { fill: "代填", navigate: "翻页", document: "推送文档" };
+const REASONS = { stale: "群众页面已变化，请重试", no_consent: "未获授权", citizen_only: "须由群众本人操作",
+  unknown_field: "无此栏目", bad_value: "内容不合规", busy: "终端忙", ended: "协助已结束",
+  not_connected: "未接通", bad_document: "文档信息有误" };
+let ws = null;
+let session = null;
+
+function send(message) {
+  if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
+}
+async function sendRh(type, body) {
+  if (!session) return;
+  const env = await session.envelope(type, body);
+  send({ type: "rh", data: JSON.stringify(env) });
+}
+
+$("login").onclick = async () => {
+  const r = await fetch("/assist/login", { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ assistant_id: $("aid").value, password: $("pw").value }) });
+  if (!r.ok) { $("login-error").textContent = "工号或密码错误"; return; }
+  const { token, name } = await r.json();
+  $("who").textContent = `坐席 ${name}`;
+  $("login-box").classList.add("hidden");
+  $("desk").classList.remove("hidden");
+  connect(token);
+};
+
+function connect(token) {
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  ws = new WebSocket(`${proto}://${location.host}/ws/assistant?token=${encodeURIComponent(token)}`);
+  ws.onopen = () => { $("link").textContent = "已连接"; };
+  ws.onclose = () => { $("link").textContent = "连接已断开"; };
+  ws.onmessage = (e) => onPlatform(JSON.parse(e.data));
+}
+
+$("ready").onchange = () => send({ type: "ready", ready: $("ready").checked });
+
+function taskLine(t) {
+  const c = t.context || {};
+  return `${t.kiosk_id} · 事项 ${c.item_code || "-"} · 步骤 ${c.step_id || "-"} · 等待 ${Math.round(t.waited_s)} 秒 · 优先级 ${t.effective_priority}`;
+}
+
+async function onPlatform(m) {
+  if (m.type === "queue") {
+    $("queue").innerHTML = "";
+    for (const t of m.tasks) {
+      const d = document.createElement("div");
+      d.className = "task";
+      d.textContent = taskLine(t);
+      $("queue").append(d);
+    }
+    if (!m.tasks.length) $("queue").innerHTML = "<p>暂无求助</p>";
+  } else if (m.type === "offer") {
+    const d = document.createElement("div");
+    d.className = "task offer";
+    d.textContent = "新求助：" + taskLine(m.task) + " ";
+    const ok = document.createElement("button");
+    ok.textContent = "接听";
+    ok.onclick = () => { send({ type: "accept", task: m.task.id }); $("offer").innerHTML = ""; };
+    const no = document.createElement("button");
+    no.textContent = "拒接";
+    no.onclick = () => { send({ type: "decline", task: m.task.id }); $("offer").innerHTML = ""; };
+    d.append(ok, no);
+    $("offer").replaceChildren(d);
+  } else if (m.type === "offer_withdrawn") {
+    $("offer").innerHTML = m.reason === "timeout" ? "<p>未及时接听，已转给其他坐席（当前为离开状态）</p>" : "";
+    if (m.reason === "timeout") $("ready").checked = false;
+  } else if (m.type === "session") {
+    session = new Session(m.task.id);
+    $("sid").textContent = m.task.id;
+    $("no-session").classList.add("hidden");
+    $("in-session").classList.remove("hidden");
+    await sendRh("hello", { last_seq: 0, last_rev: 0 });
+    render();
+  } else if (m.type === "session_ended") {
+    session = null;
+    $("sid").textContent = "";
+    $("in-session").classList.add("hidden");
+    $("no-session").classList.remove("hidden");
+    $("no-session").innerHTML = `<p>协助已结束（${m.reason}）。</p>`;
+  } else if (m.type === "rh" && session) {
+    const kind = await session.receive(JSON.parse(m.data));
+    if (kind === "resync") await sendRh("resync", {});
+    render();
+  }
+}
+
+function text(t) { return t ? t.zh_CN : ""; }
+
+function render() {
+  if (!session) return;
+  $("holder").textContent = session.holder === "assistant" ? "坐席（已授权）" : "群众";
+  $("scopes").textContent = session.scopes.map((s) => SCOPE_NAMES[s] || s).join("、") || "无";
+  const v = session.view;
+  if (!v) return;
+  $("step-title").textContent = `${text(v.item_name)} · ${text(v.title)}`;
+  $("step-meta").textContent = `第 ${v.progress[0]} / ${v.progress[1]} 步${v.busy ? " · 终端处理中" : ""}${v.error ? " · " + text(v.error) : ""}`;
+  const canFill = session.scopes.includes("fill");
+  $("fields").replaceChildren(...(v.field_order || []).map((id) => {
+    const f = v.fields[id];
+    const row = document.createElement("div");
+    row.className = "field";
+    const label = document.createElement("span");
+    label.textContent = text(f.label) + (f.required ? " *" : "");
+    const shown = document.createElement("span");
+    if (f.masked) { shown.className = "masked"; shown.textContent = f.filled ? "●●●●●●（已填，不可见）" : "（未填）"; }
+    else shown.textContent = f.display ?? "";
+    const edit = document.createElement("span");
+    if (f.editable && canFill) {
+      const input = document.createElement("input");
+      input.placeholder = f.masked ? "代填（提交后不可见）" : "代填";
+      const go = document.createElement("button");
+      go.textContent = "填入";
+      go.onclick = () => sendRh("intent.field", { field: id, value: input.value });
+      edit.append(input, go);
+    }
+    row.append(label, shown, edit);
+    return row;
+  }));
+  const canNav = session.scopes.includes("navigate");
+  $("nav").replaceChildren(...v.buttons.filter((b) => b.remote && canNav).map((b) => {
+    const btn = document.createElement("button");
+    btn.textContent = text(b.label);
+    btn.disabled = !b.enabled;
+    btn.onclick = () => sendRh("intent.navigate", { action: b.action });
+    return btn;
+  }));
+  const last = Object.values(session.results).pop();
+  $("last-result").textContent = last ? (last.result === "applied" ? "已执行" : "未执行：" + (REASONS[last.reason] || last.reason)) : "";
+}
+
+for (const b of document.querySelectorAll("[data-scope]")) {
+  b.onclick = () => sendRh("consent.request", { scopes: [b.dataset.scope] });
+}
+$("release").onclick = () => sendRh("control.release", {});
+$("push").onclick = () => sendRh("intent.document", { doc_id: $("doc-id").value, sha256: $("doc-sha").value, title: $("doc-title").value });
+$("transfer").onclick = () => send({ type: "transfer", skill: $("transfer-skill").value });
+$("save-note").onclick = async () => {
+  if (session) await session.audit.append(Date.now(), session.sid, "assistant", "note", { length: $("notes").value.length });
+};
+$("end").onclick = async () => { await sendRh("end", { reason: "assistant_done" }); send({ type: "end" }); };
+setInterval(() => { if (session) sendRh("heartbeat", {}); }, 5000);
