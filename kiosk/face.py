@@ -63,11 +63,11 @@ def _failed(effect: ev.CaptureFace, reason: str) -> ev.EffectFailed:
 def capture_face(
     effect: ev.CaptureFace,
     camera: Device | None,
+    *,
     client: PlatformClient,
     pool: Executor,
     post: Post,
     answer: Answer,
-    *,
     timeout: float = 60.0,
 ) -> None:
     """Start one capture for ``effect`` (see the module docstring); returns at once."""

@@ -310,7 +310,10 @@ class Runtime:
         handler(effect)
 
     def wipe(self) -> None:
-        """The session ended: forget every armed request (their answers are dropped)."""
+        """The session ended: forget every armed request (their answers are dropped).
+
+        Request ids come from one engine and only grow, so the set of ids whose answers
+        are dropped is kept to the most recent ones."""
         with self._lock:
             for rid in (self._armed_read, self._armed_scan):
                 if rid is not None:
@@ -318,6 +321,8 @@ class Runtime:
             self._armed_read = self._armed_scan = None
             self._cancelled.update(self._submits.values())
             self._submits.clear()
+            if len(self._cancelled) > 256:
+                self._cancelled = set(sorted(self._cancelled)[-128:])
         self._disarm_scanner()
 
     def _do_speak(self, effect: ev.Speak) -> None:

@@ -37,7 +37,7 @@ from devices.base import DeviceState
 from flows import events as ev
 from flows.catalogue import Availability, shipped_catalogue
 from flows.engine import FlowEngine
-from flows.model import Text
+from flows.model import IdleSpec, Text
 from flows.views import StepView
 from kiosk.app.lockdown import CornerTapDetector, LockdownFilter
 from kiosk.app.qt_bridge import EventBridge
@@ -306,12 +306,22 @@ class KioskController(QObject):
             self.citizen.close()
 
     def _new_engine(self) -> FlowEngine:
+        """The one engine of this kiosk: its request ids keep growing across sessions, so a
+        late answer to a cancelled session's request can never be taken for a new one's."""
         cfg = self.runtime.settings.session
         factor = self.theme.timeout_factor
         return FlowEngine(
             self.runtime.flows,
             idle_timeout_s=cfg.idle_timeout_s * factor,
             idle_warning_s=cfg.idle_warning_s * factor,
+        )
+
+    def _apply_idle_factor(self) -> None:
+        """Elder mode's longer timeouts, from the next session on."""
+        cfg = self.runtime.settings.session
+        factor = self.theme.timeout_factor
+        self.engine.default_idle = IdleSpec(
+            timeout_s=cfg.idle_timeout_s * factor, warning_s=cfg.idle_warning_s * factor
         )
 
     # -- appearance --------------------------------------------------------------------
@@ -326,8 +336,8 @@ class KioskController(QObject):
 
     def toggle_elder(self) -> None:
         self.theme = NORMAL if self.theme.name == "elder" else ELDER
-        if self.booted and self.engine.session is None:
-            self.engine = self._new_engine()  # longer timeouts apply from the next session
+        if self.booted:
+            self._apply_idle_factor()
         self.apply_theme()
         if self.theme.voice:
             self._say(CHROME["choose"].zh_CN, CHROME["choose"].en)
@@ -456,7 +466,6 @@ class KioskController(QObject):
             self.citizen.mirror(None)
         self.home.reset()
         self.session_id = None
-        self.engine = self._new_engine()
         self.refresh_home()
         self.show_home()
         self._attract.start()

@@ -122,6 +122,7 @@ def selftest(
 
 # Device-class commands register themselves on `app` and `emulate` when imported.
 from kiosk.cli import (  # noqa: E402, F401
+    devices_camera,
     devices_idcard,
     devices_printer,
     devices_scanner,

@@ -143,7 +143,8 @@ def test_idle_timeout_wipes_every_widget(
         assert c.step.view is None
         assert all(not label.text() for label in c.step.findChildren(QLabel))
         pump(0.05)
-        assert not c.step.findChildren(QLabel)  # and the widgets themselves are gone
+        # and the widgets themselves are gone (only the empty, hidden guidance line stays)
+        assert [lbl for lbl in c.step.findChildren(QLabel) if lbl is not c.step.guidance] == []
         assert c.window.stack.currentWidget() is c.home
     finally:
         c.stop()
@@ -421,3 +422,20 @@ def test_face_guidance_is_drawn_and_spoken(controller: KioskController) -> None:
     assert ("请眨眨眼", "zh_CN") in c.speaker.said
     c.step.wipe()
     assert c.step.guidance.text() == "" and not c.step.guidance.isVisibleTo(c.step)
+
+
+def test_a_cancelled_wait_does_not_swallow_the_next_sessions_answer(
+    controller: KioskController, env: DemoEnvironment
+) -> None:
+    """Session 1 waits for a card and is cancelled; session 2's card read must still count."""
+    c = controller
+    code = item_code(c, "yjs.newborn")
+    for _ in range(2):
+        GuiDriver(c, env).run(
+            code, stop_at=lambda v: v.step_type == "identify" and v.phase == "waiting_card"
+        )
+        c.step.buttons["cancel"].click()
+        assert c.engine.session is None
+    walk = GuiDriver(c, env).run(code, stop_at=lambda v: v.step_type == "consent")
+    assert walk.screens[-1].startswith("consent"), walk.screens
+    c.step.buttons["cancel"].click()
