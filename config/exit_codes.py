@@ -36,6 +36,7 @@ class ExitCode(IntEnum):
     NOT_LIVE = 24
     CAMERA_ERROR = 25
     SELFTEST_FAILED = 26
+    FACE_MODEL_MISSING = 27  # the face landmark model is missing or altered (run setup)
 
     # Platform link and outbox (40-59)
     PLATFORM_UNAVAILABLE = 40

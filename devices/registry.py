@@ -21,6 +21,7 @@ DRIVERS: dict[str, str] = {
     "a4_pdf_dir": "devices.a4.pdf_dir:PdfDirectoryPrinter",
     "scanner_serial": "devices.scanner.driver_serial:SerialScanner",
     "scanner_wedge": "devices.scanner.driver_wedge:WedgeScanner",
+    "camera": "devices.camera.driver:FaceCamera",
 }
 
 

@@ -8,7 +8,7 @@ attempt are offered to the :class:`BestFrameSelector`. Guidance changes go to th
 :meth:`Attempt.result` gives the decision and the best frame (kept in memory only).
 
 A live decision with no qualifying frame is reported as not live (``no_good_frame``):
-the 1:1 match needs a frame from inside the attempt.
+the 1:1 match needs a frame from inside the attempt. A failed attempt returns no frame.
 
 Threading: an attempt lives on one thread (the camera device's worker, or the CLI's).
 """
@@ -90,13 +90,17 @@ class Attempt:
         if decision is None:
             raise RuntimeError("the attempt has not been decided yet")
         best = self.selector.best
-        if decision.live and best is None:
+        if not decision.live:
+            self.selector.wipe()  # no frame of a failed attempt leaves the attempt
+            return AttemptResult(False, decision.reason, decision, None, self.frames)
+        if best is None:
             return AttemptResult(False, "no_good_frame", decision, None, self.frames)
-        return AttemptResult(decision.live, decision.reason, decision, best, self.frames)
+        return AttemptResult(True, decision.reason, decision, best, self.frames)
 
     def abandon(self, reason: str) -> AttemptResult:
         """The frames stopped (end of a file, timeout) before a decision."""
         decision = self.machine.decision or Decision(False, reason, ())
+        self.selector.wipe()
         return AttemptResult(False, decision.reason, decision, None, self.frames)
 
     def wipe(self) -> None:

@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from config.exit_codes import ExitCode
 from devices.errors import DeviceError, Remediation
 
 MODEL_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
@@ -69,6 +70,7 @@ class ModelError(DeviceError):
 
     code = "face_model"
     remediation = Remediation.MAINTENANCE
+    exit_code = ExitCode.FACE_MODEL_MISSING
     default_consequence = "face capture cannot run until the model is installed"
 
 
