@@ -454,6 +454,13 @@ class KioskController(QObject):
         self.window.stack.setCurrentWidget(self.step)
         if self.citizen is not None:
             self.citizen.mirror(view)
+            if view.step_type == "evaluate":
+                # 好差评 is the citizen's own: the clerk's console cannot rate for them
+                for (action, _value), button in self.step.choice_buttons.items():
+                    if action in ("rate", "reason"):
+                        button.setEnabled(False)
+                if "submit" in self.step.buttons:
+                    self.step.buttons["submit"].setEnabled(False)
         self.screen_shown.emit(view.step_type)
 
     def _end_session(self, reason: str) -> None:

@@ -280,6 +280,7 @@ def test_window_terminal_mode_mirrors_and_takes_the_evaluation(
         # the clerk's screen is not where the citizen rates: tap on the citizen's screen
         rate = c.citizen.step.choice_buttons[("rate", "5")]
         assert rate.isEnabled()
+        assert not c.step.choice_buttons[("rate", "5")].isEnabled()  # not on the clerk's
         rate.click()
         c.citizen.step.buttons["submit"].click()
         wait_until(
