@@ -18,6 +18,7 @@ APT_PACKAGES=(
   cups printer-driver-cups-pdf libcups2-dev  # A4 printing: CUPS, its PDF virtual printer (tests), pycups
   poppler-utils                              # pdftotext: tests read the text back from PDFs
   nodejs                                     # runs the assistant console's rh.js in tests (remote help)
+  coturn                                     # TURN relay for remote help (relay-only media test)
 )
 
 missing=()
