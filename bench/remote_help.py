@@ -9,19 +9,26 @@
    ``AssistantJoined`` and to the console's first snapshot, and the round trip of an intent
    (console → platform → kiosk → platform → console), median and 95th percentile.
 
-Not measured yet (media is not built, see docs/remote-help.md): time from accept to the first
-*decoded video frame* on each side (target ≤ 2 s) and the kiosk's CPU during a two-way
-640×480@15 call (target ≤ 50 % of one core); the research figures are quoted in the doc.
+3. **Media** (:mod:`kiosk.remote.media`, aiortc): this process is the kiosk (640×480@15 VP8,
+   red synthetic camera); a child process plays the console's peer (aiortc, 640×480@15
+   green). Printed: time from the offer (the moment the assistant accepted) to the first
+   decoded frame on each side (target ≤ 2 s), and the kiosk process's CPU over a window of
+   the two-way call (``getrusage``; target ≤ 50 % of one core). No audio yet, and the
+   console is aiortc rather than a browser.
 
-Run: ``.venv/bin/python -m bench.remote_help [--rounds N]``.
+Run: ``.venv/bin/python -m bench.remote_help [--rounds N] [--seconds S]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import queue
+import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -191,12 +198,109 @@ def signalling(rounds: int) -> None:
             helper.join(10)
 
 
+async def _console_peer() -> None:
+    """Child process: read the offer line, answer, send green 640×480@15, report frames."""
+    from aiortc import RTCPeerConnection, RTCSessionDescription
+    from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+    from kiosk.remote.media import MediaConfig, SyntheticCamera
+
+    loop = asyncio.get_running_loop()
+    offer = json.loads(await loop.run_in_executor(None, sys.stdin.readline))
+    t0 = time.monotonic()
+    pc = RTCPeerConnection()
+    first: list[float] = []
+    readers: list[asyncio.Future[None]] = []
+
+    def on_track(track: MediaStreamTrack) -> None:
+        async def read() -> None:
+            while True:
+                try:
+                    await track.recv()
+                except MediaStreamError:
+                    return
+                if not first:
+                    first.append(time.monotonic() - t0)
+                    print(json.dumps({"first_frame_s": first[0]}), flush=True)
+
+        if track.kind == "video":
+            readers.append(asyncio.ensure_future(read()))
+
+    pc.on("track", on_track)
+    await pc.setRemoteDescription(RTCSessionDescription(**offer))
+    for t in pc.getTransceivers():
+        if t.kind == "video":
+            t.sender.replaceTrack(SyntheticCamera(MediaConfig(), (30, 200, 60)))
+            t.direction = "sendrecv"
+    await pc.setLocalDescription(await pc.createAnswer())
+    print(json.dumps({"type": "answer", "sdp": pc.localDescription.sdp}), flush=True)
+    await loop.run_in_executor(None, sys.stdin.readline)  # until the parent closes stdin
+    await pc.close()
+
+
+async def _kiosk_call(seconds: float) -> None:
+    from kiosk.remote.media import KioskMedia, MediaConfig, SyntheticCamera
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bench.remote_help", "--console-peer"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        config = MediaConfig()
+        kiosk = KioskMedia(config, SyntheticCamera(config, (220, 30, 30)), on_message=print)
+        t0 = time.monotonic()
+        offer = await kiosk.offer()
+        child.stdin.write(json.dumps(offer) + "\n")
+        child.stdin.flush()
+        loop = asyncio.get_running_loop()
+        answer = json.loads(await loop.run_in_executor(None, child.stdout.readline))
+        await kiosk.accept_answer(answer)
+        console_first = json.loads(await loop.run_in_executor(None, child.stdout.readline))
+        while kiosk.stats.first_frame_at is None and time.monotonic() - t0 < 30:
+            await asyncio.sleep(0.01)
+        kiosk_first = (kiosk.stats.first_frame_at or float("nan")) - t0
+        print(f"offer (accept) → first decoded frame at the kiosk:   {kiosk_first:6.2f} s")
+        print(
+            f"offer received → first decoded frame at the console: "
+            f"{console_first['first_frame_s']:6.2f} s"
+        )
+        await asyncio.sleep(2.0)  # let the bandwidth estimate settle
+        frames0, cpu0 = kiosk.stats.frames_received, resource.getrusage(resource.RUSAGE_SELF)
+        w0 = time.monotonic()
+        await asyncio.sleep(seconds)
+        cpu1, wall = resource.getrusage(resource.RUSAGE_SELF), time.monotonic() - w0
+        used = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+        fps = (kiosk.stats.frames_received - frames0) / wall
+        print(
+            f"kiosk process CPU, two-way 640×480@15 VP8 (no audio): "
+            f"{100 * used / wall:5.1f} % of one core over {wall:.0f} s; "
+            f"receiving {fps:.1f} fps at {kiosk.stats.last_size}"
+        )
+        await kiosk.close()
+    finally:
+        child.stdin.close()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--console-peer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.console_peer:
+        asyncio.run(_console_peer())
+        return
     pure(args.rounds * 4)
     signalling(args.rounds)
+    asyncio.run(_kiosk_call(args.seconds))
 
 
 if __name__ == "__main__":
