@@ -101,6 +101,8 @@ class Attempt:
         """The frames stopped (end of a file, timeout) before a decision."""
         decision = self.machine.decision or Decision(False, reason, ())
         self.selector.wipe()
+        if self.machine.decision is None and self.on_guidance is not None:
+            self.on_guidance(Guidance("failed", Phase.DONE))  # the screen must not hang
         return AttemptResult(False, decision.reason, decision, None, self.frames)
 
     def wipe(self) -> None:
