@@ -19,6 +19,7 @@ APT_PACKAGES=(
   poppler-utils                              # pdftotext: tests read the text back from PDFs
   nodejs                                     # runs the assistant console's rh.js in tests (remote help)
   coturn                                     # TURN relay for remote help (relay-only media test)
+  chromium                                   # headless browser for the assistant console e2e test
 )
 
 missing=()

@@ -16,7 +16,10 @@ the assistant's ``Input`` / ``Press``) and the notices of :mod:`kiosk.remote.not
 Wire: ``POST /api/v1/assist/requests`` then ``/ws/kiosk?token=…`` carrying platform frames
 (``queued``, ``assigned``, ``transferring``, ``callback_offer``, ``no_assistant``, ``ended``)
 and ``{"type": "rh", "data": <rh/1 envelope>}`` (see ``sandbox/assist.py`` and
-docs/remote-help.md). Media (aiortc) is not part of v1 of this module.
+docs/remote-help.md). With a :class:`~kiosk.remote.media.MediaConfig`, every assistant who
+joins gets a WebRTC offer (``media.offer`` envelope; TURN credentials from the help
+request); once the ``rh/1`` data channel is open, envelopes go there instead of the socket.
+Remote video frames go to ``on_frame`` on the remote-help thread.
 
 Personal data: the assistant's typed values pass through to ``post`` only; nothing is
 logged but message types. The audit log (:mod:`kiosk.remote.audit`) holds ids and results.
@@ -26,13 +29,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
@@ -44,9 +48,15 @@ from kiosk.remote import masking
 from kiosk.remote.audit import AuditFile
 from kiosk.remote.envelope import EnvelopeError
 from kiosk.remote.notices import CallbackOffered
-from kiosk.remote.protocol import Deliver, KioskProtocol, Output, Send
+from kiosk.remote.protocol import Deliver, KioskProtocol, MediaAnswer, Output, Send
 from offline.client import PlatformClient
 from offline.errors import PlatformError
+
+if TYPE_CHECKING:  # aiortc is imported only when a session has media (it loads slowly)
+    from aiortc.mediastreams import MediaStreamTrack
+    from av import VideoFrame
+
+    from kiosk.remote.media import KioskMedia, MediaConfig
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +77,9 @@ class RemoteHelp:
         priority: int = 0,
         context: dict[str, Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        media: MediaConfig | None = None,
+        camera: Callable[[MediaConfig], MediaStreamTrack] | None = None,
+        on_frame: Callable[[VideoFrame], None] | None = None,
     ) -> None:
         self.client = client
         self.post = post
@@ -77,6 +90,11 @@ class RemoteHelp:
         self.priority = priority
         self.context = dict(context or {})
         self.clock = clock
+        self.media_config = media
+        self.camera = camera
+        self.on_frame = on_frame
+        self.media: KioskMedia | None = None
+        self._media_tasks: set[asyncio.Task[None]] = set()
         self.sid: str | None = None
         self.proto: KioskProtocol | None = None
         # made now so calls before start() queue up on it and run once it runs
@@ -158,7 +176,12 @@ class RemoteHelp:
     async def _handle(self, outputs: list[Output]) -> None:
         for o in outputs:
             if isinstance(o, Send):
-                await self._platform_async({"type": "rh", "data": o.text})
+                # the data channel when it is up, else the platform socket (same envelope)
+                if self.media is None or not self.media.send(o.text):
+                    await self._platform_async({"type": "rh", "data": o.text})
+            elif isinstance(o, MediaAnswer):
+                if self.media is not None:
+                    await self.media.accept_answer({"type": "answer", "sdp": o.sdp})
             elif isinstance(o, Deliver):
                 self.post(o.event)
             else:
@@ -203,6 +226,12 @@ class RemoteHelp:
         self.proto = KioskProtocol(self.sid, self.allow, audit, request_id=self.request.request_id)
         base = self.client.base_url.replace("https://", "wss://").replace("http://", "ws://")
         url = f"{base}{answer.body['ws']}?token={answer.body['token']}"
+        turn = answer.body.get("turn") or {}
+        if self.media_config is not None and turn.get("urls"):
+            ice = {k: turn[k] for k in ("urls", "username", "credential")}
+            self.media_config = dataclasses.replace(
+                self.media_config, ice_servers=(*self.media_config.ice_servers, ice)
+            )
         try:
             async with connect(url, open_timeout=10, max_size=64 * 1024) as ws:
                 self._ws = ws
@@ -220,6 +249,42 @@ class RemoteHelp:
             self._up.set()
         if self.proto.phase != "ended":
             await self._handle(self.proto.end("link_lost", self.clock(), actor="platform"))
+        await self._stop_media()
+
+    async def _start_media(self) -> None:
+        """A (new) assistant joined: offer video and the data channel."""
+        if self.media_config is None or self.proto is None:
+            return
+        from kiosk.remote.media import KioskMedia, SyntheticCamera
+
+        await self._stop_media()
+        config = self.media_config
+        camera = self.camera(config) if self.camera else SyntheticCamera(config, (40, 40, 40))
+        self.media = KioskMedia(
+            config, camera, on_message=self._channel_message, on_frame=self.on_frame
+        )
+        offer = await self.media.offer()
+        await self._handle(self.proto.media_offer(offer["sdp"], self.clock()))
+
+    async def _stop_media(self) -> None:
+        media, self.media = self.media, None
+        if media is not None:
+            await media.close()
+
+    def _channel_message(self, text: str) -> None:
+        proto = self.proto
+        if proto is None:
+            return
+
+        async def run() -> None:
+            try:
+                await self._handle(proto.receive(text, self.clock()))
+            except EnvelopeError as err:
+                log.info("rh/1 message refused", extra={"reason": Safe(err.reason)})
+
+        task = asyncio.ensure_future(run())
+        self._media_tasks.add(task)
+        task.add_done_callback(self._media_tasks.discard)
 
     async def _tick(self) -> None:
         while True:
@@ -244,6 +309,7 @@ class RemoteHelp:
                     log.info("rh/1 message refused", extra={"reason": Safe(err.reason)})
             elif kind == "assigned":
                 await self._handle(proto.assistant_joined(now))
+                await self._start_media()
             elif kind == "callback_offer":
                 self.post(CallbackOffered(proto.sid))
             elif kind in ("no_assistant", "ended"):

@@ -19,12 +19,13 @@ Message families (kiosk is the source of truth and the only one that numbers sta
 * kiosk → assistant: ``snapshot`` (masked step view, full), ``patch`` (changes since the
   previous revision), ``intent.result`` (``ref`` = intent id, ``result`` applied|rejected,
   ``reason``), ``consent.granted`` / ``consent.denied`` / ``consent.revoked`` (``scopes``),
-  ``control.state`` (``holder``), ``citizen.stop``, ``resume.ok``.
+  ``control.state`` (``holder``), ``citizen.stop``, ``resume.ok``, ``media.offer``
+  (``sdp``: the kiosk's WebRTC offer with its ICE candidates, kiosk/remote/media.py).
 * assistant → kiosk: ``hello`` (``last_rev``, ``last_seq``: resume after a reconnect),
   ``intent.field`` (``field``, ``value``), ``intent.navigate`` (``action``),
   ``intent.document`` (``doc_id``, ``sha256``, ``title``: the kiosk fetches the file itself;
   documents never travel in an envelope), ``consent.request`` (``scopes``),
-  ``control.release``, ``resync`` (ask for a fresh snapshot).
+  ``control.release``, ``resync`` (ask for a fresh snapshot), ``media.answer`` (``sdp``).
 * both: ``heartbeat``, ``end`` (``reason``).
 
 :func:`parse` validates bytes from the outside and raises :class:`EnvelopeError` with a short
@@ -58,6 +59,7 @@ KIOSK_TYPES = frozenset(
         "control.state",
         "citizen.stop",
         "resume.ok",
+        "media.offer",
     }
 )
 ASSISTANT_TYPES = frozenset(
@@ -69,6 +71,7 @@ ASSISTANT_TYPES = frozenset(
         "consent.request",
         "control.release",
         "resync",
+        "media.answer",
     }
 )
 COMMON_TYPES = frozenset({"heartbeat", "end"})

@@ -89,7 +89,22 @@ class Deliver:
     event: ev.Event
 
 
-Output = Send | Deliver | AssistStatus | ConsentRequested | DocumentOffered | FieldFilledByAssistant
+@dataclass(frozen=True, slots=True)
+class MediaAnswer:
+    """The console answered the kiosk's WebRTC offer: hand ``sdp`` to the media session."""
+
+    sdp: str
+
+
+Output = (
+    Send
+    | Deliver
+    | MediaAnswer
+    | AssistStatus
+    | ConsentRequested
+    | DocumentOffered
+    | FieldFilledByAssistant
+)
 
 
 class KioskProtocol:
@@ -185,6 +200,13 @@ class KioskProtocol:
         if old is None or old.get("step_id") != snap["step_id"]:
             return [self._send(now, "snapshot", snap)]
         return [self._send(now, "patch", masking.diff(old, snap))]
+
+    def media_offer(self, sdp: str, now: float) -> list[Output]:
+        """Send the kiosk's WebRTC offer (video starts only while connected)."""
+        if self.phase != "connected":
+            return []
+        self._log(now, "kiosk", "media.offer")
+        return [self._send(now, "media.offer", {"sdp": sdp})]
 
     def grant(self, scopes: Iterable[str], now: float) -> list[Output]:
         """The citizen agreed on the kiosk (only scopes that were asked for count)."""
@@ -301,10 +323,18 @@ class KioskProtocol:
             "consent.request": self._consent_request,
             "control.release": self._control_release,
             "resync": self._resync,
+            "media.answer": self._media_answer,
             "heartbeat": self._heartbeat,
             "end": self._peer_end,
         }
         return out + handlers[env.type](env, now)
+
+    def _media_answer(self, env: Envelope, now: float) -> list[Output]:
+        sdp = env.body.get("sdp")
+        if self.phase != "connected" or not isinstance(sdp, str):
+            return []
+        self._log(now, "assistant", "media.answer")
+        return [MediaAnswer(sdp)]
 
     def _resync(self, env: Envelope, now: float) -> list[Output]:
         return self._full_snapshot(now)

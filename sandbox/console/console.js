@@ -1,7 +1,8 @@
 // The assistant console page: login, queue and offers, the masked live view of the kiosk's
 // step, consent and control state, field editing and navigation when granted, document push,
 // notes, transfer, end. Talks to /assist/login and /ws/assistant (sandbox/assist.py); the
-// rh/1 logic lives in rh.js. Video is not wired yet (docs/remote-help.md, "what remains").
+// rh/1 logic lives in rh.js. Video: the kiosk offers (media.offer), this page answers with
+// its camera; kiosk envelopes arrive on the data channel once it is open, else the socket.
 import { Session } from "./rh.js";
 
 const $ = (id) => document.getElementById(id);
@@ -11,6 +12,55 @@ const REASONS = { stale: "群众页面已变化，请重试", no_consent: "未�
   not_connected: "未接通", bad_document: "文档信息有误" };
 let ws = null;
 let session = null;
+let pc = null;
+window.rhSession = () => session; // for tests and the supervisor view
+
+// Test and diagnostics helpers: decoded inbound video and the centre pixel of the video.
+window.inbound = async () => {
+  if (!pc) return null;
+  for (const r of (await pc.getStats()).values()) {
+    if (r.type === "inbound-rtp" && r.kind === "video") {
+      return { framesDecoded: r.framesDecoded || 0, w: r.frameWidth, h: r.frameHeight };
+    }
+  }
+  return null;
+};
+window.centerPixel = () => {
+  const v = $("remote-video");
+  if (!v.videoWidth) return null;
+  const c = document.createElement("canvas");
+  c.width = v.videoWidth; c.height = v.videoHeight;
+  const g = c.getContext("2d");
+  g.drawImage(v, 0, 0);
+  return Array.from(g.getImageData(c.width >> 1, c.height >> 1, 1, 1).data);
+};
+
+async function onMediaOffer(sdp) {
+  if (pc) pc.close();
+  pc = new RTCPeerConnection();
+  pc.ontrack = (e) => { $("remote-video").srcObject = e.streams[0] || new MediaStream([e.track]); };
+  pc.ondatachannel = (e) => { e.channel.onmessage = (m) => handleRh(m.data); };
+  await pc.setRemoteDescription({ type: "offer", sdp });
+  const stream = await navigator.mediaDevices.getUserMedia({
+    video: { width: 640, height: 480, frameRate: 15 }, audio: false });
+  for (const t of stream.getTracks()) pc.addTrack(t, stream);
+  await pc.setLocalDescription(await pc.createAnswer());
+  if (pc.iceGatheringState !== "complete") {
+    await new Promise((resolve) => {
+      pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === "complete") resolve(); };
+    });
+  }
+  await sendRh("media.answer", { sdp: pc.localDescription.sdp });
+}
+
+async function handleRh(text) {
+  if (!session) return;
+  const env = JSON.parse(text);
+  const kind = await session.receive(env);
+  if (kind === "resync") await sendRh("resync", {});
+  if (kind === "media.offer") await onMediaOffer(env.body.sdp);
+  render();
+}
 
 function send(message) {
   if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(message));
@@ -80,15 +130,14 @@ async function onPlatform(m) {
     await sendRh("hello", { last_seq: 0, last_rev: 0 });
     render();
   } else if (m.type === "session_ended") {
+    if (pc) { pc.close(); pc = null; }
     session = null;
     $("sid").textContent = "";
     $("in-session").classList.add("hidden");
     $("no-session").classList.remove("hidden");
     $("no-session").innerHTML = `<p>协助已结束（${m.reason}）。</p>`;
-  } else if (m.type === "rh" && session) {
-    const kind = await session.receive(JSON.parse(m.data));
-    if (kind === "resync") await sendRh("resync", {});
-    render();
+  } else if (m.type === "rh") {
+    await handleRh(m.data);
   }
 }
 

@@ -12,7 +12,7 @@ from flows import events as ev
 from kiosk.remote import audit, masking
 from kiosk.remote.envelope import Envelope, EnvelopeError, encode
 from kiosk.remote.notices import AssistStatus, ConsentRequested, DocumentOffered
-from kiosk.remote.protocol import Deliver, KioskProtocol, Output, Send
+from kiosk.remote.protocol import Deliver, KioskProtocol, MediaAnswer, Output, Send
 from tests.remote.views import field, view
 
 SID = "s-1"
@@ -366,3 +366,18 @@ def test_the_session_leaves_a_verifiable_chain_that_reconciles_with_the_console(
     events = [r["event"] for r in chain.records]
     assert events[:3] == ["session.assigned", "consent.requested", "consent.granted"]
     assert events[-3:] == ["citizen.stop", "control.state", "end"]
+
+
+def test_media_offer_and_answer_travel_as_envelopes(chain: audit.AuditChain) -> None:
+    k = KioskProtocol(SID, masking.AllowList(), chain)
+    assert k.media_offer("v=0 offer", 0.5) == []  # nobody to offer video to yet
+    a = Assistant()
+    k.view_changed(view(), 0.0)
+    k.assistant_joined(1.0)
+    (offer,) = sends(k.media_offer("v=0 offer", 1.0))
+    assert (offer.type, offer.body) == ("media.offer", {"sdp": "v=0 offer"})
+    assert k.receive(a.msg("media.answer", {"sdp": "v=0 answer"}), 1.5) == [
+        MediaAnswer("v=0 answer")
+    ]
+    assert k.receive(a.msg("media.answer", {"sdp": 5}), 1.6) == []
+    assert [r["event"] for r in chain.records][-2:] == ["media.offer", "media.answer"]

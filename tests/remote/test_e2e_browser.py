@@ -1,0 +1,177 @@
+"""End to end on loopback: the real sandbox, the kiosk's remote-help session (aiortc, no Qt)
+and the assistant console in headless Debian Chromium driven by Playwright with a fake
+camera. The request is routed; video is decoded on both sides (getStats and a pixel check in
+the browser, the mean colour of the fake camera at the kiosk); the citizen consents, the
+assistant fills a field, the kiosk shows it, the citizen stops control, the session ends,
+and the audit chains reconcile. (The kiosk's Qt screens are not part of this test.)"""
+
+from __future__ import annotations
+
+import queue
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from av import VideoFrame
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from flows import events as ev
+from kiosk.remote import audit, masking
+from kiosk.remote.client import RemoteHelp
+from kiosk.remote.media import MediaConfig, SyntheticCamera
+from kiosk.remote.notices import AssistStatus, ConsentRequested
+from offline.client import PlatformClient
+from tests.remote.test_signalling import add_assistant
+from tests.remote.views import field, view
+from tests.sandbox_process import SandboxProcess, sandbox_fixture
+
+sandbox = sandbox_fixture(scope="module")
+CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/setup.sh); never `playwright install`
+WAIT_MS = 20_000
+RED = (220, 30, 30)
+GREEN_YUV = (150, 44, 21)  # Y, U, V of a green picture (BT.601)
+
+
+def write_y4m(path: Path, width: int = 320, height: int = 240, frames: int = 5) -> None:
+    y, u, v = GREEN_YUV
+    header = f"YUV4MPEG2 W{width} H{height} F15:1 Ip A1:1 C420jpeg\n".encode()
+    quarter = width * height // 4
+    frame = b"FRAME\n" + bytes([y]) * (width * height) + bytes([u]) * quarter + bytes([v]) * quarter
+    path.write_bytes(header + frame * frames)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Browser]:
+    assert shutil.which(CHROMIUM), "install chromium (scripts/setup.sh does)"
+    camera = tmp_path / "green.y4m"
+    write_y4m(camera)
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={camera}",
+                "--autoplay-policy=no-user-gesture-required",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def next_of(posted: queue.Queue[object], kind: type, pred: Any = None) -> Any:
+    while True:
+        item = posted.get(timeout=WAIT_MS / 1000)
+        if isinstance(item, kind) and (pred is None or pred(item)):
+            return item
+
+
+def mean_rgb(frame: VideoFrame) -> tuple[int, ...]:
+    arr = frame.to_ndarray(format="rgb24")
+    return tuple(int(c) for c in arr.reshape(-1, 3).mean(axis=0))
+
+
+def test_kiosk_and_browser_console_end_to_end(
+    sandbox: SandboxProcess, browser: Browser, tmp_path: Path
+) -> None:
+    sandbox.admin(
+        "PUT",
+        "/admin/assist/config",
+        {"offer_timeout_s": 60, "callback_after_s": 600, "kiosk_grace_s": 10},
+    )
+    add_assistant(sandbox, "e2e", "tax")
+    page: Page = browser.new_page()
+    page.goto(sandbox.url + "/assist/console/")
+    page.fill("#aid", "e2e")
+    page.fill("#pw", "pw-" + "e2e" * 4)
+    page.click("#login")
+    page.wait_for_selector("text=已连接", timeout=WAIT_MS)
+    page.check("#ready")
+
+    posted: queue.Queue[object] = queue.Queue()
+    kiosk_colours: list[tuple[int, ...]] = []
+    config = MediaConfig(width=320, height=240, fps=15)
+    request = ev.CallAssistant(
+        request_id=21,
+        mode="remote_video",
+        item_code="370100-TAX-01",
+        flow_id="tax.certificate",
+        step_id="form1",
+    )
+    allow = masking.AllowList.of([("tax.certificate", "form1", "amount")])
+    helper = RemoteHelp(
+        PlatformClient(sandbox.url, sandbox.kiosk_id, sandbox.secret, timeout_s=10),
+        posted.put,
+        request,
+        allow=allow,
+        audit_dir=tmp_path / "audit",
+        skill="tax",
+        media=config,
+        camera=lambda c: SyntheticCamera(c, RED),
+        on_frame=lambda f: kiosk_colours.append(mean_rgb(f)),
+    )
+    helper.view_changed(view(field("amount"), field("name", "张三")))
+    helper.start()
+    try:
+        page.click("text=接听", timeout=WAIT_MS)
+        assert next_of(posted, ev.AssistantJoined) == ev.AssistantJoined(request_id=21)
+
+        # video, browser side: decoded frames and the kiosk's red in the middle
+        page.wait_for_function("async () => (await inbound())?.framesDecoded > 0", timeout=WAIT_MS)
+        page.wait_for_function(
+            "() => { const p = centerPixel(); return p && p[0] > 170 && p[1] < 80 && p[2] < 80; }",
+            timeout=WAIT_MS,
+        )
+        # video, kiosk side: the browser's fake camera is green
+        page.wait_for_timeout(200)
+        deadline = 50
+        while not kiosk_colours and deadline:
+            page.wait_for_timeout(100)
+            deadline -= 1
+        r, g, b = kiosk_colours[-1]
+        assert g > 120 and r < 90 and b < 110, kiosk_colours[-1]
+
+        # masked live view: name is masked, amount (allow-listed) is not
+        page.wait_for_selector("#fields >> text=已填，不可见", timeout=WAIT_MS)
+        assert "张三" not in page.inner_text("#in-session")
+
+        # consent, then the assistant fills a field
+        page.click("[data-scope=fill]")
+        assert next_of(posted, ConsentRequested).scopes == {"fill"}
+        helper.grant({"fill"})
+        page.wait_for_selector("#holder >> text=坐席（已授权）", timeout=WAIT_MS)
+        row = page.locator("#fields .field").filter(has_text="amount")
+        row.locator("input").fill("128.50")
+        row.locator("button").click()
+        assert next_of(posted, ev.Input) == ev.Input(field="amount", value="128.50")
+        helper.view_changed(view(field("amount", "128.50"), field("name", "张三")))
+        page.wait_for_selector("#fields >> text=128.50", timeout=WAIT_MS)  # the kiosk shows it
+        page.wait_for_selector("#last-result >> text=已执行", timeout=WAIT_MS)
+
+        # the citizen stops control
+        helper.stop()
+        page.wait_for_selector("#holder >> text=群众", timeout=WAIT_MS)
+        next_of(posted, AssistStatus, lambda s: s.holder == "citizen" and not s.scopes)
+        console_records = page.evaluate("rhSession().audit.records")
+
+        page.click("#end")
+        assert next_of(posted, ev.AssistantLeft) == ev.AssistantLeft(request_id=21)
+        assert helper.join(WAIT_MS / 1000)
+    finally:
+        helper.end("test_over")
+        helper.join(10)
+        page.close()
+    (path,) = (tmp_path / "audit").glob("*.jsonl")
+    rec = audit.reconcile(audit.load(path), console_records)
+    assert rec.ok, rec
+    assert len([r for r in console_records if r["event"] == "intent.sent"]) == 1
