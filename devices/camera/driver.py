@@ -17,7 +17,8 @@ Threading contract: a :class:`devices.base.Device`. The capture, the landmark mo
 (loaded once, on first use, on the worker) and every frame live on the worker thread.
 While idle the worker grabs a frame every ``poll_interval`` seconds: that keeps the
 status fresh (exposure, focus) and notices an unplugged camera, which the base class
-then reopens with backoff. :meth:`FaceCamera.liveness` runs one whole attempt as one
+then reopens with backoff (an emulated, non-looping video is not read while idle, so an
+attempt sees it from its first frame). :meth:`FaceCamera.liveness` runs one whole attempt as one
 command; guidance goes to the callback *on the worker thread*.
 
 Personal data: frames are faces. They stay in memory; the best frame leaves only as the
@@ -113,7 +114,8 @@ class _Capture:
 
 
 def _describe(value: float, auto: float | None = None) -> str:
-    if auto is not None and auto > 0:
+    # V4L2 through OpenCV: auto exposure 0.75 = auto, 0.25 = manual; autofocus 1 / 0
+    if auto is not None and auto >= 0.5:
         return f"auto ({value:g})"
     return "n/a" if value in (0.0, -1.0) else f"{value:g}"
 
@@ -262,6 +264,8 @@ class FaceCamera(Device):
         self.update_detail(**detail)
 
     def _poll(self, token: CancelToken) -> None:
+        if self._file is not None and not self._file.loop:
+            return  # a recorded video is kept whole for the attempt: idle reads would eat it
         got = self._read()
         if got is not None and self.status.detail.get("resolution") in (None, "unknown"):
             h, w = got[0].shape[:2]
