@@ -27,7 +27,7 @@ WebSockets (``?token=``; text frames, one JSON object each; a bad token closes w
   platform: ``rh`` ``{data}`` (an rh/1 envelope as text, relayed unparsed to the assigned
   assistant), ``callback`` ``{accept}``, ``end``.
 * ``/ws/assistant`` — one console. Platform → console: ``welcome``, ``queue`` ``{tasks}``,
-  ``offer`` ``{task, timeout_s}``, ``offer_withdrawn``, ``session`` ``{task}``,
+  ``offer`` ``{task, timeout_s}``, ``offer_withdrawn``, ``session`` ``{task, turn}``,
   ``session_ended``, ``rh`` ``{data}``, ``error``. Console → platform: ``ready`` ``{ready}``,
   ``accept`` / ``decline`` ``{task}``, ``transfer`` ``{skill?, to?}``, ``end``, ``rh``
   ``{data}``.
@@ -154,8 +154,13 @@ class Hub:
         for n in notices:
             role, key = n.to
             ws = (self.kiosks if role == "kiosk" else self.consoles).get(key)
+            message = n.message
+            if message["type"] == "session":  # the console's own TURN credentials
+                sid = str(message["task"]["id"])
+                turn = turn_credentials(self.turn_secret, sid, self.turn_urls, time.time())
+                message = {**message, "turn": turn}
             if ws is not None:
-                await _send(ws, n.message)
+                await _send(ws, message)
             if role == "kiosk" and n.message["type"] in ("no_assistant", "ended"):
                 self.kiosk_lost.pop(key, None)
         await self.broadcast_queue()

@@ -13,6 +13,7 @@ const REASONS = { stale: "群众页面已变化，请重试", no_consent: "未�
 let ws = null;
 let session = null;
 let pc = null;
+let iceServers = [];
 window.rhSession = () => session; // for tests and the supervisor view
 
 // Test and diagnostics helpers: decoded inbound video and the centre pixel of the video.
@@ -37,7 +38,7 @@ window.centerPixel = () => {
 
 async function onMediaOffer(sdp) {
   if (pc) pc.close();
-  pc = new RTCPeerConnection();
+  pc = new RTCPeerConnection({ iceServers });
   pc.ontrack = (e) => { $("remote-video").srcObject = e.streams[0] || new MediaStream([e.track]); };
   pc.ondatachannel = (e) => { e.channel.onmessage = (m) => handleRh(m.data); };
   await pc.setRemoteDescription({ type: "offer", sdp });
@@ -123,6 +124,8 @@ async function onPlatform(m) {
     $("offer").innerHTML = m.reason === "timeout" ? "<p>未及时接听，已转给其他坐席（当前为离开状态）</p>" : "";
     if (m.reason === "timeout") $("ready").checked = false;
   } else if (m.type === "session") {
+    const t = m.turn || {};
+    iceServers = t.urls && t.urls.length ? [{ urls: t.urls, username: t.username, credential: t.credential }] : [];
     session = new Session(m.task.id);
     $("sid").textContent = m.task.id;
     $("no-session").classList.add("hidden");

@@ -127,7 +127,9 @@ def test_route_decline_lapse_relay_transfer_and_end(sb: SandboxProcess) -> None:
             a2.send(json.dumps({"type": "ready", "ready": True}))
             assert recv(a2, "offer")["task"]["id"] == sid
             a2.send(json.dumps({"type": "accept", "task": sid}))
-            assert recv(a2, "session")["task"]["id"] == sid
+            session = recv(a2, "session")
+            assert session["task"]["id"] == sid
+            assert session["turn"]["username"].endswith(":" + sid)  # the console's own
             assert recv(kiosk, "assigned")["assistant"]["id"] == "a2"
 
             # rh/1 envelopes are relayed both ways, unparsed
