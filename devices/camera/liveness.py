@@ -26,7 +26,8 @@ Phases
      back to |NR−NR₀| < ``neutral_nr``. Turning the other way fails (``wrong_direction``);
      a turn with yaw but without parallax is what a tilted flat photo gives
      (``flat_turn``): yaw alone is never enough (a photo tilted 35° reads ~20° yaw).
-   * MOUTH: MAR ≥ max(``mouth_min``, 2·MAR₀), then closed again.
+   * MOUTH: MAR ≥ max(``mouth_min``, 2·MAR₀), then closed again (MAR below half that
+     level, or below 1.3·MAR₀ when that is higher).
 3. **Throughout the challenges**: exactly one face on every frame (a second face
    aborts: ``second_face``), no gap of more than ``max_gap_frames`` frames without a
    face (``face_lost``), consecutive face boxes overlapping (IoU ≥ ``min_iou``,
@@ -356,7 +357,7 @@ class LivenessMachine:
         if c is Challenge.BLINK:
             return min(m.ear_left, m.ear_right) > th.blink_closed * b.ear
         if c is Challenge.MOUTH:
-            return m.mar < self._mouth_open_level() / 2
+            return m.mar < max(self._mouth_open_level() / 2, 1.3 * b.mar)
         return abs(m.nr - b.nr) < th.neutral_nr
 
     def _mouth_open_level(self) -> float:

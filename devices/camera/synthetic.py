@@ -15,6 +15,9 @@ What each renderer does:
   angle (pinhole camera, f = 600 px): the attack that reads as yaw but has no depth.
 * :meth:`Renderer.blink` — eyes painted shut (lid-coloured fill and a lash line over the
   eye contour from the landmarks): a rendered blink.
+* :meth:`Renderer.mouth` — the jaw dropped (landmarks below the lips moved down, the
+  image warped to follow, the inner-lip polygon filled dark): a crude rendered mouth
+  opening that the model reads as MAR 0.17 → 0.67.
 * :meth:`Renderer.turned` — a 3-D head turn: the frontal landmarks with MediaPipe's
   depth are rotated about a vertical axis and the image is warped piecewise-linearly
   from the old to the new landmark positions (background fixed). The nose moves off the
@@ -47,6 +50,9 @@ Bgr = NDArray[np.uint8]
 
 RIGHT_EYE_RING = (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7)
 LEFT_EYE_RING = (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249)
+#: inner lip contours from corner 78 to corner 308 (upper, lower)
+UPPER_INNER_LIP = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
+LOWER_INNER_LIP = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 #: Crop of the 512×512 astronaut photo (x0, y0, x1, y1) that puts the face mid-frame.
 _CROP = (81, 17, 369, 233)
 SIZE = (640, 480)
@@ -79,6 +85,7 @@ class Renderer:
             raise RuntimeError(f"the base photo shows {len(faces)} faces, expected 1")
         self.points: Points = faces[0].points
         self._turns: dict[float, Bgr] = {}
+        self._mouths: dict[float, Bgr] = {}
 
     def noisy(self, frame: Bgr, sigma: float = 2.0) -> Bgr:
         noise = self.rng.normal(0.0, sigma, frame.shape)
@@ -149,8 +156,6 @@ class Renderer:
         return self.noisy(self._turns[key])
 
     def _render_turn(self, degrees: float) -> Bgr:
-        from scipy.interpolate import LinearNDInterpolator  # type: ignore[import-untyped]
-
         p = self.points
         th = math.radians(degrees)
         xc, zc = float(p[:, 0].mean()), float(p[:, 2].mean())
@@ -158,6 +163,40 @@ class Renderer:
         # the image's right.
         new = p[:, :2].copy()
         new[:, 0] = xc + (p[:, 0] - xc) * math.cos(th) - (p[:, 2] - zc) * math.sin(th)
+        return self._warp(new)
+
+    def mouth(self, opening: float = 1.0) -> Bgr:
+        """The mouth opened by ``opening`` (0 closed … 1 wide): the jaw drops."""
+        key = round(opening, 2)
+        if key not in self._mouths:
+            self._mouths[key] = self._render_mouth(key)
+        return self.noisy(self._mouths[key])
+
+    def _render_mouth(self, opening: float) -> Bgr:
+        p = self.points
+        width = float(np.linalg.norm(p[78, :2] - p[308, :2]))
+        drop = opening * 0.6 * width
+        mid_y = float(p[13, 1] + p[14, 1]) / 2
+        xc = float(p[13, 0])
+        half = float(p[:, 0].max() - p[:, 0].min()) / 2
+        below = p[:, 1] > mid_y
+        below[list(LOWER_INNER_LIP)] = True
+        below[list(UPPER_INNER_LIP)] = False
+        below[[78, 308]] = False
+        # the jaw moves down as a whole, less towards the sides of the face
+        fall = np.clip(1.2 - np.abs(p[:, 0] - xc) / half, 0.0, 1.0)
+        new = p[:, :2].copy()
+        new[below, 1] += drop * fall[below]
+        out = self._warp(new)
+        cavity = np.concatenate([new[list(UPPER_INNER_LIP)], new[list(LOWER_INNER_LIP)][::-1]])
+        cv2.fillPoly(out, [cavity.astype(np.int32)], (35, 25, 30))
+        return out
+
+    def _warp(self, new: Points) -> Bgr:
+        """The base frame warped piecewise-linearly so its landmarks land on ``new``."""
+        from scipy.interpolate import LinearNDInterpolator  # type: ignore[import-untyped]
+
+        p = self.points
         x0, y0 = p[:, 0].min(), p[:, 1].min()
         x1, y1 = p[:, 0].max(), p[:, 1].max()
         mx, my = (x1 - x0) * 0.35, (y1 - y0) * 0.35

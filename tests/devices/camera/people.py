@@ -24,6 +24,7 @@ Bgr = NDArray[np.uint8]
 FPS = 30.0
 DELAY = 0.4  # reaction time after a prompt
 TURN_ANGLES = (10, 20, 28, 30, 30, 28, 20, 10)  # one head turn, frame by frame
+MOUTH_OPENINGS = (0.3, 0.6, 1.0, 1.0, 1.0, 1.0, 0.6, 0.3)  # one jaw drop
 
 
 @dataclass
@@ -48,7 +49,10 @@ def _response(
             return r.blink((0.6, 1.0, 1.0, 0.6)[k])
         return None
     if c is Challenge.MOUTH:
-        return None  # no rendered mouth opening (see the tests' docstring)
+        if k < len(MOUTH_OPENINGS):
+            log.kinds[t] = "mouth"
+            return r.mouth(MOUTH_OPENINGS[k])
+        return None
     if k < len(TURN_ANGLES):
         d = 1 if c is Challenge.TURN_LEFT else -1
         log.kinds[t] = "turn"

@@ -2,10 +2,8 @@
 
 Expected matrix: a still photo, a jittered photo and a tilted flat photo (with cut-out
 eyes, so it can even blink) FAIL; a subject with a rendered blink and rendered 3-D head
-turns PASSES. What these prove and cannot prove is in :mod:`devices.camera.synthetic`.
-The optional mouth challenge is not rendered (no convincing synthetic mouth opening was
-made), so these attempts run with ``allow_mouth=False``; the mouth rule is covered by the
-scripted-metric tests only.
+turns PASSES, and so does one asked to open the mouth (a rendered jaw drop). What these
+prove and cannot prove is in :mod:`devices.camera.synthetic`.
 """
 
 from __future__ import annotations
@@ -107,3 +105,13 @@ def test_photo_attacks_fail(
         # the cut-out eyes passed the blink: the turn is what stopped it
         assert result.decision.challenges[0].passed
         assert "turn" in log.kinds.values()
+
+
+def test_cooperative_subject_passes_the_mouth_challenge(
+    renderer: Renderer, landmarker: FaceLandmarker
+) -> None:
+    machine = LivenessMachine(random.Random(1), plan=(Challenge.MOUTH, B, L))
+    result, log = people.run_attempt(Attempt(landmarker, machine), people.cooperative(renderer))
+    assert result.live, result.as_dict()
+    assert result.decision.challenges[0].challenge is Challenge.MOUTH
+    assert result.best is not None and log.kinds.get(result.best.t) is None  # mouth closed
