@@ -13,8 +13,8 @@
    red synthetic camera); a child process plays the console's peer (aiortc, 640×480@15
    green). Printed: time from the offer (the moment the assistant accepted) to the first
    decoded frame on each side (target ≤ 2 s), and the kiosk process's CPU over a window of
-   the two-way call (``getrusage``; target ≤ 50 % of one core). No audio yet, and the
-   console is aiortc rather than a browser.
+   the two-way call with Opus both ways (silence: aiortc's AudioStreamTrack)
+   (``getrusage``; target ≤ 50 % of one core). The console is aiortc, not a browser.
 
 Run: ``.venv/bin/python -m bench.remote_help [--rounds N] [--seconds S]``.
 """
@@ -201,7 +201,7 @@ def signalling(rounds: int) -> None:
 async def _console_peer() -> None:
     """Child process: read the offer line, answer, send green 640×480@15, report frames."""
     from aiortc import RTCPeerConnection, RTCSessionDescription
-    from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+    from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack
 
     from kiosk.remote.media import MediaConfig, SyntheticCamera
 
@@ -232,6 +232,9 @@ async def _console_peer() -> None:
         if t.kind == "video":
             t.sender.replaceTrack(SyntheticCamera(MediaConfig(), (30, 200, 60)))
             t.direction = "sendrecv"
+        elif t.kind == "audio":
+            t.sender.replaceTrack(AudioStreamTrack())
+            t.direction = "sendrecv"
     await pc.setLocalDescription(await pc.createAnswer())
     print(json.dumps({"type": "answer", "sdp": pc.localDescription.sdp}), flush=True)
     await loop.run_in_executor(None, sys.stdin.readline)  # until the parent closes stdin
@@ -239,6 +242,8 @@ async def _console_peer() -> None:
 
 
 async def _kiosk_call(seconds: float) -> None:
+    from aiortc.mediastreams import AudioStreamTrack
+
     from kiosk.remote.media import KioskMedia, MediaConfig, SyntheticCamera
 
     child = subprocess.Popen(
@@ -250,7 +255,12 @@ async def _kiosk_call(seconds: float) -> None:
     assert child.stdin is not None and child.stdout is not None
     try:
         config = MediaConfig()
-        kiosk = KioskMedia(config, SyntheticCamera(config, (220, 30, 30)), on_message=print)
+        kiosk = KioskMedia(
+            config,
+            SyntheticCamera(config, (220, 30, 30)),
+            microphone=AudioStreamTrack(),
+            on_message=print,
+        )
         t0 = time.monotonic()
         offer = await kiosk.offer()
         child.stdin.write(json.dumps(offer) + "\n")
@@ -275,9 +285,10 @@ async def _kiosk_call(seconds: float) -> None:
         used = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
         fps = (kiosk.stats.frames_received - frames0) / wall
         print(
-            f"kiosk process CPU, two-way 640×480@15 VP8 (no audio): "
+            f"kiosk process CPU, two-way 640×480@15 VP8 + Opus: "
             f"{100 * used / wall:5.1f} % of one core over {wall:.0f} s; "
-            f"receiving {fps:.1f} fps at {kiosk.stats.last_size}"
+            f"receiving {fps:.1f} fps at {kiosk.stats.last_size}, "
+            f"{kiosk.stats.audio_frames_received} audio frames"
         )
         await kiosk.close()
     finally:

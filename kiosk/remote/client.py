@@ -79,6 +79,7 @@ class RemoteHelp:
         clock: Callable[[], float] = time.monotonic,
         media: MediaConfig | None = None,
         camera: Callable[[MediaConfig], MediaStreamTrack] | None = None,
+        microphone: Callable[[], MediaStreamTrack] | None = None,
         on_frame: Callable[[VideoFrame], None] | None = None,
     ) -> None:
         self.client = client
@@ -92,6 +93,7 @@ class RemoteHelp:
         self.clock = clock
         self.media_config = media
         self.camera = camera
+        self.microphone = microphone
         self.on_frame = on_frame
         self.media: KioskMedia | None = None
         self._media_tasks: set[asyncio.Task[None]] = set()

@@ -16,7 +16,9 @@ with all ICE candidates inside (aiortc does not trickle); the answer comes back 
 :meth:`KioskMedia.accept_answer`. Both travel over the platform WebSocket, which is what
 binds the DTLS fingerprints to the authenticated peer. The data channel is labelled
 ``rh/1``, ordered, and carries envelope text (kiosk/remote/envelope.py). Defaults: VP8
-(cheaper than libx264 here), 640×480 at 15 fps, bitrate capped at 500 kbps.
+(cheaper than libx264 here), 640×480 at 15 fps, bitrate capped at 500 kbps; Opus audio
+(the kiosk's microphone track when given; the assistant's audio is received and counted —
+playing it on the speaker is the app's part).
 
 Personal data: the citizen's face and voice. Nothing is recorded; frames are not kept.
 """
@@ -87,6 +89,7 @@ class SyntheticCamera(VideoStreamTrack):
 @dataclass
 class MediaStats:
     frames_received: int = 0
+    audio_frames_received: int = 0
     first_frame_at: float | None = None  # time.monotonic() of the first decoded frame
     channel_open_at: float | None = None
     last_size: tuple[int, int] | None = None
@@ -98,12 +101,14 @@ class KioskMedia:
         self,
         config: MediaConfig,
         camera: MediaStreamTrack,
+        microphone: MediaStreamTrack | None = None,
         *,
         on_message: Callable[[str], None],
         on_frame: Callable[[VideoFrame], None] | None = None,
     ) -> None:
         self.config = config
         self.camera = camera
+        self.microphone = microphone
         self.on_message = on_message
         self.on_frame = on_frame
         self.stats = MediaStats()
@@ -134,6 +139,17 @@ class KioskMedia:
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "video":
             self._readers.append(asyncio.ensure_future(self._read(track)))
+        elif track.kind == "audio":
+            self._readers.append(asyncio.ensure_future(self._read_audio(track)))
+
+    async def _read_audio(self, track: MediaStreamTrack) -> None:
+        # Decoded and counted; playing it on the kiosk's speaker is the app's part (not built).
+        while True:
+            try:
+                await track.recv()
+            except MediaStreamError:
+                return
+            self.stats.audio_frames_received += 1
 
     async def _read(self, track: MediaStreamTrack) -> None:
         while True:
@@ -151,6 +167,11 @@ class KioskMedia:
                 self.on_frame(frame)
 
     async def offer(self) -> dict[str, str]:
+        # Opus both ways; with no microphone the kiosk still hears the assistant
+        if self.microphone is not None:
+            self.pc.addTransceiver(self.microphone, direction="sendrecv")
+        else:
+            self.pc.addTransceiver("audio", direction="recvonly")
         transceiver = self.pc.addTransceiver(self.camera, direction="sendrecv")
         vp8 = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.name == "VP8"]
         transceiver.setCodecPreferences(vp8)

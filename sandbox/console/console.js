@@ -17,10 +17,13 @@ let iceServers = [];
 window.rhSession = () => session; // for tests and the supervisor view
 
 // Test and diagnostics helpers: decoded inbound video and the centre pixel of the video.
-window.inbound = async () => {
+window.inbound = async (kind = "video") => {
   if (!pc) return null;
   for (const r of (await pc.getStats()).values()) {
-    if (r.type === "inbound-rtp" && r.kind === "video") {
+    if (r.type === "inbound-rtp" && r.kind === "audio" && kind === "audio") {
+      return { packetsReceived: r.packetsReceived || 0 };
+    }
+    if (r.type === "inbound-rtp" && r.kind === "video" && kind === "video") {
       return { framesDecoded: r.framesDecoded || 0, w: r.frameWidth, h: r.frameHeight };
     }
   }
@@ -39,11 +42,14 @@ window.centerPixel = () => {
 async function onMediaOffer(sdp) {
   if (pc) pc.close();
   pc = new RTCPeerConnection({ iceServers });
-  pc.ontrack = (e) => { $("remote-video").srcObject = e.streams[0] || new MediaStream([e.track]); };
+  pc.ontrack = (e) => {
+    const el = e.track.kind === "audio" ? $("remote-audio") : $("remote-video");
+    el.srcObject = new MediaStream([e.track]);
+  };
   pc.ondatachannel = (e) => { e.channel.onmessage = (m) => handleRh(m.data); };
   await pc.setRemoteDescription({ type: "offer", sdp });
   const stream = await navigator.mediaDevices.getUserMedia({
-    video: { width: 640, height: 480, frameRate: 15 }, audio: false });
+    video: { width: 640, height: 480, frameRate: 15 }, audio: true });
   for (const t of stream.getTracks()) pc.addTrack(t, stream);
   await pc.setLocalDescription(await pc.createAnswer());
   if (pc.iceGatheringState !== "complete") {

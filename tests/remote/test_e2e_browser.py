@@ -1,9 +1,10 @@
 """End to end on loopback: the real sandbox, the kiosk's remote-help session (aiortc, no Qt)
 and the assistant console in headless Debian Chromium driven by Playwright with a fake
-camera. The request is routed; video is decoded on both sides (getStats and a pixel check in
-the browser, the mean colour of the fake camera at the kiosk); the citizen consents, the
-assistant fills a field, the kiosk shows it, the citizen stops control, the session ends,
-and the audit chains reconcile. (The kiosk's Qt screens are not part of this test.)"""
+camera and microphone. The request is routed; video is decoded on both sides (getStats and a
+pixel check in the browser, the mean colour of the fake camera at the kiosk), audio arrives
+both ways; the citizen consents, the assistant fills a field, the kiosk shows it, the
+citizen stops control, the session ends, and the audit chains reconcile. (The kiosk's Qt
+screens are not part of this test.)"""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiortc.mediastreams import AudioStreamTrack
 from av import VideoFrame
 from playwright.sync_api import Browser, Page, sync_playwright
 
@@ -118,6 +120,7 @@ def test_kiosk_and_browser_console_end_to_end(
         skill="tax",
         media=config,
         camera=lambda c: SyntheticCamera(c, RED),
+        microphone=AudioStreamTrack,
         on_frame=lambda f: kiosk_colours.append(mean_rgb(f)),
     )
     helper.view_changed(view(field("amount"), field("name", "张三")))
@@ -140,6 +143,17 @@ def test_kiosk_and_browser_console_end_to_end(
             deadline -= 1
         r, g, b = kiosk_colours[-1]
         assert g > 120 and r < 90 and b < 110, kiosk_colours[-1]
+        # audio both ways: the browser receives the kiosk's Opus, the kiosk decodes the
+        # fake microphone's
+        page.wait_for_function(
+            "async () => (await inbound('audio'))?.packetsReceived > 0", timeout=WAIT_MS
+        )
+        media = helper.media
+        assert media is not None
+        while not media.stats.audio_frames_received and deadline:
+            page.wait_for_timeout(100)
+            deadline -= 1
+        assert media.stats.audio_frames_received > 0
 
         # masked live view: name is masked, amount (allow-listed) is not
         page.wait_for_selector("#fields >> text=已填，不可见", timeout=WAIT_MS)
