@@ -127,6 +127,8 @@ class Runtime:
         self._cancelled: set[int] = set()
         self._submits: dict[int, int] = {}  # outbox item id → request id still waiting
         self._heartbeat_stop = threading.Event()
+        #: The live remote-help session (kiosk.remote.client.RemoteHelp), if any.
+        self.remote_help: Any = None
         self._heartbeat_thread: threading.Thread | None = None
         self._first_beat = True
 
@@ -323,13 +325,20 @@ class Runtime:
             self._submits.clear()
             if len(self._cancelled) > 256:
                 self._cancelled = set(sorted(self._cancelled)[-128:])
+            helper, self.remote_help = getattr(self, "remote_help", None), None
         self._disarm_scanner()
+        if helper is not None:
+            helper.end("session_end")  # the citizen left: the assistant's session ends too
 
     def _do_speak(self, effect: ev.Speak) -> None:
         lang = self._language()
         self._speak(effect.text.zh_CN if lang == "zh_CN" else effect.text.en, lang)
 
     def _do_cancel_request(self, effect: ev.CancelRequest) -> None:
+        helper = self.remote_help
+        if helper is not None and getattr(helper.request, "request_id", None) == effect.request_id:
+            self.remote_help = None
+            helper.end("cancelled")  # the flow gave up the call (cancel, timeout)
         with self._lock:
             self._cancelled.add(effect.request_id)
             if self._armed_read == effect.request_id:

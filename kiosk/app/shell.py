@@ -45,11 +45,15 @@ from kiosk.app.screens import CHROME, HomeScreen, OutOfServiceScreen, StepScreen
 from kiosk.app.theme import ELDER, NORMAL, Theme
 from kiosk.app.tts import RecordingSpeaker, Speaker
 from kiosk.app.widgets.keypad import KeypadInput
+from kiosk.remote.notices import AssistStatus, CallbackOffered, ConsentRequested
 
 if TYPE_CHECKING:
     from kiosk.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+#: Consent scopes of remote help as the citizen reads them.
+SCOPE_TEXT = {"fill": "代填信息", "navigate": "翻页操作", "document": "推送文件"}
 
 #: What a citizen is told about a device fault (plain Chinese first).
 FAULT_TEXT: dict[tuple[str, str], tuple[str, str]] = {
@@ -94,6 +98,40 @@ class KioskWindow(QMainWindow):
         self.fault_banner.setWordWrap(True)
         self.fault_banner.hide()
         layout.addWidget(self.fault_banner)
+        # Remote help (自助+帮办): always above the screen while an assistant is connected.
+        self.assist_bar = QWidget()
+        assist = QHBoxLayout(self.assist_bar)
+        self.assist_label = QLabel()
+        self.assist_label.setObjectName("banner")
+        self.assist_label.setWordWrap(True)
+        assist.addWidget(self.assist_label, 1)
+        self.assist_stop = big_button("停止协助 / Stop", name="primary")
+        self.assist_end = big_button("结束求助 / End")
+        assist.addWidget(self.assist_stop)
+        assist.addWidget(self.assist_end)
+        self.assist_bar.hide()
+        layout.addWidget(self.assist_bar)
+        self.consent_bar = QWidget()
+        consent = QHBoxLayout(self.consent_bar)
+        self.consent_label = QLabel()
+        self.consent_label.setWordWrap(True)
+        consent.addWidget(self.consent_label, 1)
+        self.consent_grant = big_button("同意 / Allow", name="primary")
+        self.consent_deny = big_button("不同意 / Refuse")
+        consent.addWidget(self.consent_grant)
+        consent.addWidget(self.consent_deny)
+        self.consent_bar.hide()
+        layout.addWidget(self.consent_bar)
+        self.callback_bar = QWidget()
+        callback = QHBoxLayout(self.callback_bar)
+        self.callback_label = QLabel(
+            "工作人员忙，可稍后回拨您 / Staff are busy: we can call you back"
+        )
+        callback.addWidget(self.callback_label, 1)
+        self.callback_accept = big_button("请回拨我 / Call me back")
+        callback.addWidget(self.callback_accept)
+        self.callback_bar.hide()
+        layout.addWidget(self.callback_bar)
         self.stack = QStackedWidget()
         layout.addWidget(self.stack, 1)
         self.staff_strip = QLabel()
@@ -205,6 +243,12 @@ class KioskController(QObject):
         if self.citizen is not None:
             self.citizen.step.acted.connect(self.feed)
         self.window.pin_pad.submitted.connect(self._check_pin)
+        self.window.assist_stop.clicked.connect(lambda: self._remote("stop"))
+        self.window.assist_end.clicked.connect(lambda: self._remote("end"))
+        self.window.consent_grant.clicked.connect(self._grant_consent)
+        self.window.consent_deny.clicked.connect(lambda: self._remote("deny"))
+        self.window.callback_accept.clicked.connect(lambda: self._remote("accept_callback"))
+        self._consent_scopes: frozenset[str] = frozenset()
         self.window.close_staff_button.clicked.connect(self._close_staff)
         self.window.exit_button.clicked.connect(self._technician_exit)
         self._corner = CornerTapDetector()
@@ -450,6 +494,9 @@ class KioskController(QObject):
 
     def _show(self, view: StepView) -> None:
         self.current_view = view
+        helper = getattr(self.runtime, "remote_help", None)
+        if helper is not None and view.assistant in ("calling", "connected"):
+            helper.view_changed(view)  # the assistant's masked live view follows the kiosk
         self.step.show_view(view)
         self.window.stack.setCurrentWidget(self.step)
         if self.citizen is not None:
@@ -466,7 +513,8 @@ class KioskController(QObject):
     def _end_session(self, reason: str) -> None:
         """The wipe: every copy of the session's data in the app goes before home shows."""
         self._tick.stop()
-        self.runtime.wipe()
+        self.runtime.wipe()  # also ends a remote-help session of this citizen
+        self._hide_assist()
         self.current_view = None
         self.step.wipe()
         if self.citizen is not None:
@@ -485,6 +533,9 @@ class KioskController(QObject):
         if isinstance(event, ev.Result):
             self.feed(event)
             return
+        if isinstance(event, AssistStatus | ConsentRequested | CallbackOffered):
+            self._on_assist(event)
+            return
         if type(event).__name__ == "FaceGuidance":  # kiosk.face (not imported: it pulls OpenCV)
             zh, en = str(getattr(event, "text_zh", "")), str(getattr(event, "text_en", ""))
             self.step.set_guidance(zh if self.language == "zh_CN" else en)
@@ -498,6 +549,59 @@ class KioskController(QObject):
                 self.show_home()
         else:
             self.refresh_banners()
+
+    # -- remote help (kiosk.remote; docs/remote-help.md §6) ------------------------------
+
+    def _on_assist(self, event: AssistStatus | ConsentRequested | CallbackOffered) -> None:
+        w = self.window
+        if isinstance(event, AssistStatus):
+            if event.phase == "connected":
+                who = "工作人员操作中" if event.holder == "assistant" else "由您操作"
+                scopes = "、".join(SCOPE_TEXT.get(x, x) for x in sorted(event.scopes))
+                text = f"工作人员正在协助您（{who}）"
+                if scopes:
+                    text += f"　已授权：{scopes}"
+                if not event.link_ok:
+                    text += "　网络不稳定"
+                w.assist_label.setText(text)
+                w.assist_bar.show()
+                w.callback_bar.hide()
+            elif event.phase == "ended":
+                self._hide_assist()
+        elif isinstance(event, ConsentRequested):
+            self._consent_scopes = event.scopes
+            scopes = "、".join(SCOPE_TEXT.get(x, x) for x in sorted(event.scopes))
+            w.consent_label.setText(
+                f"工作人员请求：{scopes}。工作人员代填，由您确认提交。是否同意？"
+            )
+            w.consent_bar.show()
+            self._say("工作人员请求协助操作，是否同意", "The assistant asks to help; do you agree")
+        else:
+            w.callback_bar.show()
+
+    def _grant_consent(self) -> None:
+        self.window.consent_bar.hide()
+        helper = getattr(self.runtime, "remote_help", None)
+        if helper is not None:
+            helper.grant(self._consent_scopes)
+
+    def _remote(self, action: str) -> None:
+        """A citizen's tap on the help bars: stop (revoke everything), end, deny, call back."""
+        if action in ("deny",):
+            self.window.consent_bar.hide()
+        if action == "accept_callback":
+            self.window.callback_bar.hide()
+        helper = getattr(self.runtime, "remote_help", None) if self.booted else None
+        if helper is not None:
+            getattr(helper, action)()
+
+    def _hide_assist(self) -> None:
+        w = self.window
+        for bar in (w.assist_bar, w.consent_bar, w.callback_bar):
+            bar.hide()
+        w.assist_label.clear()
+        w.consent_label.clear()
+        self._consent_scopes = frozenset()
 
     # -- technician --------------------------------------------------------------------
 
