@@ -533,6 +533,11 @@ class KioskController(QObject):
         if isinstance(event, ev.Result):
             self.feed(event)
             return
+        if isinstance(event, ev.Input | ev.Press):
+            # an assistant's intent, already checked by kiosk.remote (granted scope, not
+            # stale, not a citizen-only step or action): applied like the citizen's own tap
+            self.feed(event)
+            return
         if isinstance(event, AssistStatus | ConsentRequested | CallbackOffered):
             self._on_assist(event)
             return

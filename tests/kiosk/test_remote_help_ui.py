@@ -118,3 +118,21 @@ def test_cancelling_the_call_request_ends_it(app: KioskController) -> None:
     app.runtime.remote_help = helper
     app.runtime.carry_out(ev.CancelRequest(request_id=41))
     assert helper.calls == [("end", "cancelled")] and app.runtime.remote_help is None
+
+
+def test_an_assistants_field_edit_reaches_the_form(app: KioskController) -> None:
+    """kiosk.remote delivers an accepted field-edit intent as ev.Input through the runtime's
+    post: the app applies it to the flow like the citizen's own input."""
+    c = app
+    code = next(i.code for i in c.runtime.items() if i.flow == "tax.invoice_check")
+    c.start_item(code)
+    view = c.current_view
+    assert view is not None and view.step_type == "form"
+    field = next(f for f in view.fields if f.editable and f.kind == "code")
+    c.bridge.post(ev.Input(field.id, "037002100111"))
+    pump(0.05)
+    view = c.current_view
+    assert view is not None
+    assert next(f for f in view.fields if f.id == field.id).value == "037002100111"
+    assert "037002100111" in c.step.field_labels[field.id].text()
+    c.feed(ev.Press("cancel"))
