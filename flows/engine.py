@@ -586,7 +586,15 @@ class FlowEngine:
             }
             if step.face_after_card and s.devices.get("camera", False):
                 s.phase = "waiting_face_card"
-                self._request(s, ev.CaptureFace, against="card_photo", id_number=None)
+                # 人证核验: the card's WLT photo cannot be decoded here (no vendor decoder is
+                # shipped), so the live face is matched to the platform's photo of the
+                # holder of the card just read.
+                self._request(
+                    s,
+                    ev.CaptureFace,
+                    against="platform",
+                    id_number=s.identity.get("id_number"),
+                )
             else:
                 self._advance(s)
         elif isinstance(e, ev.CodeScanned):
