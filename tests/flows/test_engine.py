@@ -356,7 +356,9 @@ def test_face_check_after_the_card(engine: FlowEngine, catalogue: Catalogue) -> 
     engine.feed(ev.Press("method", "id_card"))
     fx = engine.feed(card())
     (face,) = of_type(fx, ev.CaptureFace)
-    assert face.against == "card_photo"  # type: ignore[attr-defined]
+    # matched against the platform's photo of the card's holder: the request names them
+    assert face.against == "platform"  # type: ignore[attr-defined]
+    assert face.id_number == card().id_number  # type: ignore[attr-defined]
     assert view_of(fx).phase == "waiting_face_card"
     view = view_of(engine.feed(ev.FaceCaptured(live=True, matched=False)))
     assert (
