@@ -47,8 +47,11 @@ stamp=.venv/.quanban-deps
 want=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing Python packages into .venv"
-  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-  .venv/bin/python -m pip install -q -e ".[${EXTRAS}]" 2>&1 | grep -v '^WARNING: Location' || true
+  # pip's own exit status counts (pipefail); only the index-location noise is filtered out
+  pip_quiet() { .venv/bin/python -m pip "$@" 2>&1 | { grep -v '^WARNING: Location' || true; }; }
+  pip_quiet install -q --upgrade pip
+  pip_quiet install -q -e ".[${EXTRAS}]" \
+    || { echo "setup: pip could not install the project and its extras" >&2; exit 1; }
   .venv/bin/python -c "import kiosk, devices, flows, offline, printing, config, sandbox" \
     || { echo "setup: the project did not install" >&2; exit 1; }
   echo "$want" > "$stamp"
