@@ -319,4 +319,4 @@ class RemoteHelp:
                 await self._handle(proto.end(reason[:40], now, actor="platform"))
                 return
             elif kind == "transferring":
-                self.post(proto.status())
+                await self._handle(proto.assistant_changed(now))

@@ -35,8 +35,11 @@ Rules:
   commitment, confirm/submit and payment stay with the citizen. Masked fields are write-only.
 * **Heartbeat**: a ``heartbeat`` every ``heartbeat_s``; when nothing arrives for
   ``peer_timeout_s`` the link counts as lost and control goes back to the citizen.
-* **Resume**: ``hello`` with ``last_seq`` replays the kiosk's messages after it when they are
-  still buffered (the last :data:`REPLAY_BUFFER`), else sends a fresh ``snapshot``.
+* **Resume**: ``hello`` with ``last_seq`` > 0 replays the kiosk's messages after it when they
+  are still buffered (the last :data:`REPLAY_BUFFER`), else — and for ``last_seq`` 0, a
+  console new to the session — sends a fresh ``snapshot`` and ``control.state``.
+* **Transfer**: consent belongs to one assistant; :meth:`KioskProtocol.assistant_changed`
+  ends every scope before the next assistant joins.
 
 Every decision is written to the :class:`~kiosk.remote.audit.AuditChain` given (ids, scopes,
 field ids and results — never values).
@@ -208,6 +211,16 @@ class KioskProtocol:
         self._log(now, "kiosk", "media.offer")
         return [self._send(now, "media.offer", {"sdp": sdp})]
 
+    def assistant_changed(self, now: float) -> list[Output]:
+        """The session is being transferred: consent was given to the previous assistant,
+        so every scope and any pending request end here (the next one asks again)."""
+        if self.phase != "connected":
+            return []
+        had = self.scopes or self.pending_consent or self.holder != "citizen"
+        self.scopes, self.pending_consent, self.holder = frozenset(), frozenset(), "citizen"
+        self._log(now, "platform", "session.transferred")
+        return self._control_changed(now, "transfer") if had else [self.status()]
+
     def grant(self, scopes: Iterable[str], now: float) -> list[Output]:
         """The citizen agreed on the kiosk (only scopes that were asked for count)."""
         granted = frozenset(scopes) & self.pending_consent
@@ -349,9 +362,11 @@ class KioskProtocol:
         last = env.body.get("last_seq")
         self._log(now, "assistant", "hello")
         buffered = [e for e in self._sent if isinstance(last, int) and e.seq > last]
+        # last_seq 0: a console that has seen nothing of this session (a new one after a
+        # transfer) gets the present state, not another console's history
         complete = (
             isinstance(last, int)
-            and 0 <= last <= self._seq
+            and 0 < last <= self._seq
             and (last == self._seq or (buffered and buffered[0].seq == last + 1))
         )
         if complete:

@@ -92,13 +92,7 @@ def test_kiosk_and_browser_console_end_to_end(
         {"offer_timeout_s": 60, "callback_after_s": 600, "kiosk_grace_s": 10},
     )
     add_assistant(sandbox, "e2e", "tax")
-    page: Page = browser.new_page()
-    page.goto(sandbox.url + "/assist/console/")
-    page.fill("#aid", "e2e")
-    page.fill("#pw", "pw-" + "e2e" * 4)
-    page.click("#login")
-    page.wait_for_selector("text=已连接", timeout=WAIT_MS)
-    page.check("#ready")
+    page = login(browser, sandbox, "e2e")
 
     posted: queue.Queue[object] = queue.Queue()
     kiosk_colours: list[tuple[int, ...]] = []
@@ -189,3 +183,69 @@ def test_kiosk_and_browser_console_end_to_end(
     rec = audit.reconcile(audit.load(path), console_records)
     assert rec.ok, rec
     assert len([r for r in console_records if r["event"] == "intent.sent"]) == 1
+
+
+def login(browser: Browser, sandbox: SandboxProcess, aid: str) -> Page:
+    page = browser.new_page()
+    page.goto(sandbox.url + "/assist/console/")
+    page.fill("#aid", aid)
+    page.fill("#pw", "pw-" + aid * 4)
+    page.click("#login")
+    page.wait_for_selector("text=已连接", timeout=WAIT_MS)
+    page.check("#ready")
+    return page
+
+
+def test_transfer_between_two_browser_consoles(
+    sandbox: SandboxProcess, browser: Browser, tmp_path: Path
+) -> None:
+    """The first assistant transfers to the 一件事 skill: the second console is offered the
+    request, the kiosk offers video again, and the new console gets the masked view."""
+    sandbox.admin(
+        "PUT",
+        "/admin/assist/config",
+        {"offer_timeout_s": 60, "callback_after_s": 600, "kiosk_grace_s": 10},
+    )
+    add_assistant(sandbox, "tx1", "tax")
+    add_assistant(sandbox, "tx2", "yijianshi")
+    first, second = login(browser, sandbox, "tx1"), login(browser, sandbox, "tx2")
+    posted: queue.Queue[object] = queue.Queue()
+    config = MediaConfig(width=320, height=240, fps=15)
+    helper = RemoteHelp(
+        PlatformClient(sandbox.url, sandbox.kiosk_id, sandbox.secret, timeout_s=10),
+        posted.put,
+        ev.CallAssistant(
+            request_id=31,
+            mode="remote_video",
+            item_code="x",
+            flow_id="tax.certificate",
+            step_id="form1",
+        ),
+        allow=masking.AllowList(),
+        audit_dir=tmp_path,
+        skill="tax",
+        media=config,
+        camera=lambda c: SyntheticCamera(c, RED),
+    )
+    helper.view_changed(view(field("amount"), field("name", "张三")))
+    helper.start()
+    try:
+        first.click("text=接听", timeout=WAIT_MS)
+        next_of(posted, ev.AssistantJoined)
+        first.wait_for_function("async () => (await inbound())?.framesDecoded > 0", timeout=WAIT_MS)
+        first.select_option("#transfer-skill", "yijianshi")
+        first.click("#transfer")
+        first.wait_for_selector("text=协助已结束（transfer）", timeout=WAIT_MS)
+        second.click("text=接听", timeout=WAIT_MS)
+        second.wait_for_function(
+            "async () => (await inbound())?.framesDecoded > 0", timeout=WAIT_MS
+        )
+        second.wait_for_selector("#fields >> text=已填，不可见", timeout=WAIT_MS)
+        assert "张三" not in second.inner_text("#in-session")
+        second.click("#end")
+        assert next_of(posted, ev.AssistantLeft) == ev.AssistantLeft(request_id=31)
+    finally:
+        helper.end("test_over")
+        helper.join(10)
+        first.close()
+        second.close()

@@ -381,3 +381,23 @@ def test_media_offer_and_answer_travel_as_envelopes(chain: audit.AuditChain) -> 
     ]
     assert k.receive(a.msg("media.answer", {"sdp": 5}), 1.6) == []
     assert [r["event"] for r in chain.records][-2:] == ["media.offer", "media.answer"]
+
+
+def test_a_new_console_gets_the_present_state_not_the_history(chain: audit.AuditChain) -> None:
+    k, _ = connected(chain)
+    k.view_changed(view(field("amount", "1"), busy=True), 2.0)
+    outs = k.receive(Assistant().msg("hello", {"last_seq": 0, "last_rev": 0}), 3.0)
+    assert [e.type for e in sends(outs)] == ["resume.ok", "snapshot", "control.state"]
+
+
+def test_transfer_ends_the_consent_given_to_the_previous_assistant(
+    chain: audit.AuditChain,
+) -> None:
+    k, a = connected(chain, "fill")
+    outs = k.assistant_changed(5.0)
+    (state,) = sends(outs, "control.state")
+    assert state.body == {"holder": "citizen", "scopes": [], "reason": "transfer"}
+    assert k.scopes == frozenset() and k.holder == "citizen"
+    outs = k.receive(a.msg("intent.field", {"field": "amount", "value": "1"}), 6.0)
+    assert result(outs) == ("rejected", "no_consent")
+    assert chain.records[-3]["event"] == "session.transferred"
