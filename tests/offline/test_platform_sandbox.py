@@ -422,6 +422,8 @@ def test_no_personal_data_reaches_the_log(sb: SandboxProcess, stack: Stack) -> N
         assert wait_until(lambda: stack.client.link.state == LinkState.OFFLINE)
         sb.clear_faults()
         assert wait_until(lambda: stack.outbox.counts()["pending"] == 0)
+        # the dead letter's log line follows its commit: wait for it, not just for the count
+        assert wait_until(lambda: "dead letters" in stream.getvalue())
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)
