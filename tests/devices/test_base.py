@@ -25,6 +25,7 @@ from devices.errors import (
     DeviceNotFoundError,
     DeviceTimeoutError,
 )
+from tests.devices.events import EventRecorder
 
 
 class FlakyDevice(Device):
@@ -50,27 +51,7 @@ class FlakyDevice(Device):
         return Identity("test", model="T-1", serial="0001")
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[DeviceEvent] = []
-        self.cond = threading.Condition()
-
-    def __call__(self, event: DeviceEvent) -> None:
-        with self.cond:
-            self.events.append(event)
-            self.cond.notify_all()
-
-    def wait_for(self, pred: Any, timeout: float = 5.0) -> DeviceEvent:
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for e in self.events:
-                    if pred(e):
-                        return e
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no matching event in {self.events}")
-                self.cond.wait(left)
+Recorder = EventRecorder
 
 
 @pytest.fixture

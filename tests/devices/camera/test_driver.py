@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pytest
 
-from devices.base import Backoff, DeviceEvent, DeviceState, StatusChanged
+from devices.base import Backoff, DeviceState
 from devices.camera.attempt import AttemptResult
 from devices.camera.driver import CameraCheck, FaceCamera
 from devices.camera.liveness import Challenge, Guidance, Phase, Thresholds
@@ -27,26 +27,12 @@ from devices.camera.synthetic import Bgr, Renderer
 from devices.errors import DeviceNotFoundError
 from devices.registry import build_device
 from tests.devices.camera import people
+from tests.devices.events import EventRecorder
 
 QUICK = Thresholds(retries=0, window=2.0)
 
 
-class Events:
-    def __init__(self) -> None:
-        self.items: list[DeviceEvent] = []
-        self.cond = threading.Condition()
-
-    def __call__(self, e: DeviceEvent) -> None:
-        with self.cond:
-            self.items.append(e)
-            self.cond.notify_all()
-
-    def wait_state(self, state: DeviceState, timeout: float = 10.0) -> None:
-        def seen() -> bool:
-            return any(isinstance(e, StatusChanged) and e.status.state is state for e in self.items)
-
-        with self.cond:
-            assert self.cond.wait_for(seen, timeout), f"never {state}"
+Events = EventRecorder
 
 
 @pytest.fixture
@@ -189,7 +175,7 @@ def test_unplug_and_replug_is_recovered(
     shutil.move(frames, away)  # the camera goes away: reading the next frame fails
     events.wait_state(DeviceState.NO_DEVICE)
     assert isinstance(cam.status.error, DeviceNotFoundError)
-    events.items.clear()
+    events.clear()
     shutil.move(away, frames)
     events.wait_state(DeviceState.ONLINE)
     check = cam.check(frames=1).wait(30)

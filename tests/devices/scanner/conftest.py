@@ -3,58 +3,27 @@
 from __future__ import annotations
 
 import itertools
-import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from devices.base import DeviceEvent
 from devices.scanner.core import CodeScanned
 from devices.scanner.emulator import ScannerEmulator
 from devices.sim import register_instance, unregister_instance
+from tests.devices.events import EventRecorder
 
 _names = itertools.count(1)
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[DeviceEvent] = []
-        self.cond = threading.Condition()
-
-    def __call__(self, event: DeviceEvent) -> None:
-        with self.cond:
-            self.events.append(event)
-            self.cond.notify_all()
+class Recorder(EventRecorder):
+    """The shared recorder, with the scans it saw."""
 
     def scans(self) -> list[CodeScanned]:
-        with self.cond:
-            return [e for e in self.events if isinstance(e, CodeScanned)]
-
-    def wait_for(self, pred: Callable[[DeviceEvent], bool], timeout: float = 5.0) -> Any:
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for e in self.events:
-                    if pred(e):
-                        return e
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no matching event in {self.events}")
-                self.cond.wait(left)
+        return self.of_type(CodeScanned)
 
     def wait_scans(self, n: int, timeout: float = 5.0) -> list[CodeScanned]:
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                found = [e for e in self.events if isinstance(e, CodeScanned)]
-                if len(found) >= n:
-                    return found
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"{len(found)} scans, expected {n}")
-                self.cond.wait(left)
+        return self.wait_count(CodeScanned, n, timeout)
 
 
 @pytest.fixture
