@@ -200,7 +200,10 @@ def test_lost_answers_never_create_a_second_case(sb: SandboxProcess) -> None:
     try:
         for n in range(15):
             body = case(sb, rng)
-            for _ in range(10):  # 0.6**5 per call can still fail; the key makes it safe
+            # Each try may be lost (p = 0.6), and once the link is marked offline a call is
+            # tried only once: allow enough tries that losing them all (0.6**60) never
+            # happens; the idempotency key makes every repeat safe.
+            for _ in range(60):
                 try:
                     receipts.append(client.submit_case(body, f"lost-answer-{n:04d}"))
                     break
