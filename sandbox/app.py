@@ -40,7 +40,7 @@ from sandbox.evaluation import LEVEL_TEXT, normalise
 from sandbox.faults import FaultPlan, FaultState
 from sandbox.jpeg import JpegError, jpeg_size
 from sandbox.pdf import PdfUnavailableError, render_document, render_licence
-from sandbox.store import CST, ConflictError, Store, canonical_sha256
+from sandbox.store import CST, ConflictError, Store, Submitted, canonical_sha256
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,20 @@ def _holder_from_query(ctx: Context, holder: str) -> dict[str, Any] | None:
     if problem:
         raise field_error(["query", "holder"], f"not a valid identity number: {problem}")
     return ctx.store.holder(id_number=holder)
+
+
+def _idempotent(submit: Callable[[], Submitted], response: Response | None = None) -> Submitted:
+    """Run an Idempotency-Key submission: the same key and body again answers 200 (when the
+    endpoint answers 201 for a new one, i.e. ``response`` is given); another body → 409."""
+    try:
+        result = submit()
+    except ConflictError:
+        raise ApiError(
+            409, "idempotency_conflict", "this Idempotency-Key was used with another body"
+        ) from None
+    if response is not None and not result.created:
+        response.status_code = 200
+    return result
 
 
 def _pdf_response(
@@ -308,15 +322,11 @@ def submit_case(
         raise field_error(["body", "kiosk_id"], "does not match the signing kiosk (X-Kiosk-Id)")
     if not ctx.store.item_exists(body.item_code):
         raise field_error(["body", "item_code"], "unknown item code")
-    try:
-        result = ctx.store.submit_case(kiosk_id, idempotency_key, body.model_dump(mode="json"))
-    except ConflictError:
-        raise ApiError(
-            409, "idempotency_conflict", "this Idempotency-Key was used with another body"
-        ) from None
-    if not result.created:
-        response.status_code = 200
-    else:
+    result = _idempotent(
+        lambda: ctx.store.submit_case(kiosk_id, idempotency_key, body.model_dump(mode="json")),
+        response,
+    )
+    if result.created:
         log.info("case received", extra={"case_number": result.row["case_number"]})
     row = result.row
     return models.CaseCreated(
@@ -361,16 +371,12 @@ def submit_evaluation(
     if body.case_number is not None and ctx.store.case(body.case_number) is None:
         raise field_error(["body", "case_number"], "unknown case number")
     level = normalise(body.satisfaction, body.code_order)
-    try:
-        result = ctx.store.submit_evaluation(
+    result = _idempotent(
+        lambda: ctx.store.submit_evaluation(
             kiosk_id, idempotency_key, body.model_dump(mode="json"), level, LEVEL_TEXT[level]
-        )
-    except ConflictError:
-        raise ApiError(
-            409, "idempotency_conflict", "this Idempotency-Key was used with another body"
-        ) from None
-    if not result.created:
-        response.status_code = 200
+        ),
+        response,
+    )
     return models.EvaluationCreated(
         evaluation_id=result.row["evaluation_id"], level=result.row["level_text"]
     )
@@ -386,12 +392,9 @@ def submit_evaluation(
 def audit_events(
     body: models.AuditBatch, ctx: CtxDep, kiosk_id: KioskDep, idempotency_key: IdemKey
 ) -> models.AuditAccepted:
-    try:
-        result = ctx.store.submit_audit(kiosk_id, idempotency_key, body.model_dump(mode="json"))
-    except ConflictError:
-        raise ApiError(
-            409, "idempotency_conflict", "this Idempotency-Key was used with another body"
-        ) from None
+    result = _idempotent(
+        lambda: ctx.store.submit_audit(kiosk_id, idempotency_key, body.model_dump(mode="json"))
+    )
     return models.AuditAccepted(accepted=int(result.row["count"]))
 
 
