@@ -97,6 +97,11 @@ class DeviceStatus:
     def usable(self) -> bool:
         return self.state in USABLE_STATES
 
+    @property
+    def detail_text(self) -> str:
+        """``paper=out,cover=open`` — the sub-status as one line for staff and logs."""
+        return ",".join(f"{k}={v}" for k, v in self.detail.items())
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "state": str(self.state),

@@ -216,8 +216,7 @@ class Runtime:
         for role, device in self.devices.items():
             status = device.status
             if status.state not in (DeviceState.ONLINE, DeviceState.BUSY, DeviceState.STARTING):
-                detail = ",".join(f"{k}={v}" for k, v in status.detail.items())
-                faults.append((role, status.state, detail))
+                faults.append((role, status.state, status.detail_text))
         return faults
 
     # -- catalogue -----------------------------------------------------------------------

@@ -352,19 +352,16 @@ class KioskController(QObject):
     def _new_engine(self) -> FlowEngine:
         """The one engine of this kiosk: its request ids keep growing across sessions, so a
         late answer to a cancelled session's request can never be taken for a new one's."""
-        cfg = self.runtime.settings.session
-        factor = self.theme.timeout_factor
+        idle = self._idle_spec()
         return FlowEngine(
-            self.runtime.flows,
-            idle_timeout_s=cfg.idle_timeout_s * factor,
-            idle_warning_s=cfg.idle_warning_s * factor,
+            self.runtime.flows, idle_timeout_s=idle.timeout_s, idle_warning_s=idle.warning_s
         )
 
-    def _apply_idle_factor(self) -> None:
-        """Elder mode's longer timeouts, from the next session on."""
+    def _idle_spec(self) -> IdleSpec:
+        """The configured idle timeout, longer in elder mode."""
         cfg = self.runtime.settings.session
         factor = self.theme.timeout_factor
-        self.engine.default_idle = IdleSpec(
+        return IdleSpec(
             timeout_s=cfg.idle_timeout_s * factor, warning_s=cfg.idle_warning_s * factor
         )
 
@@ -381,7 +378,7 @@ class KioskController(QObject):
     def toggle_elder(self) -> None:
         self.theme = NORMAL if self.theme.name == "elder" else ELDER
         if self.booted:
-            self._apply_idle_factor()
+            self.engine.default_idle = self._idle_spec()  # from the next session on
         self.apply_theme()
         if self.theme.voice:
             self._say(CHROME["choose"].zh_CN, CHROME["choose"].en)
@@ -643,7 +640,7 @@ class KioskController(QObject):
         rows = []
         for role, device in self.runtime.devices.items():
             status = device.status
-            detail = ",".join(f"{k}={v}" for k, v in status.detail.items())
+            detail = status.detail_text
             mark = "✔" if status.state in (DeviceState.ONLINE, DeviceState.BUSY) else "✘"
             rows.append(f"{mark} {role}: {status.state} {detail}")
         window = self.runtime.window()

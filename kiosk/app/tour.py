@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from flows import events as ev
 from flows.headless import Autopilot, Policy
 from flows.views import StepView
+from kiosk.app.screens import CATEGORIES
 from kiosk.app.shell import KioskController
 from kiosk.demo_env import DemoEnvironment
 
@@ -109,7 +110,7 @@ class GuiDriver:
             raise DriveError(f"service {item_code} is not offered on the home screen")
         if item_code not in home.item_buttons:
             home.choose_category(
-                next(k for k, _zh, _en, cats in _categories() if self._category(item_code) in cats)
+                next(k for k, _zh, _en, cats in CATEGORIES if self._category(item_code) in cats)
             )
         while item_code not in home.item_buttons and home.page < home.pages - 1:
             home.next_button.click()  # the service is on a later page
@@ -187,12 +188,6 @@ class GuiDriver:
     def _category(self, item_code: str) -> str:
         item = next(i for i in self.c.runtime.items() if i.code == item_code)
         return item.category
-
-
-def _categories() -> list[tuple[str, str, str, tuple[str, ...]]]:
-    from kiosk.app.screens import CATEGORIES
-
-    return CATEGORIES
 
 
 def screenshot_tour(controller: KioskController, env: DemoEnvironment, out_dir: Path) -> list[Path]:
