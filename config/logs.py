@@ -140,6 +140,23 @@ class ConsoleFormatter(logging.Formatter):
         return line
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of the record, like logging's last
+    resort: a stream captured when logging was set up (a test runner's, a CLI runner's) may
+    be closed by the time a worker thread logs."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def setup_logging(
     log_dir: Path | None,
     *,
@@ -163,7 +180,7 @@ def setup_logging(
         file_handler.setFormatter(JsonFormatter())
         root.addHandler(file_handler)
     if console:
-        stream = logging.StreamHandler(sys.stderr)
+        stream = _StderrHandler()
         stream.setLevel(console_level)
         stream.setFormatter(ConsoleFormatter())
         root.addHandler(stream)

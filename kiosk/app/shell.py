@@ -224,6 +224,9 @@ class KioskController(QObject):
         self.mode = mode
         self._factory = runtime_factory
         self._runtime: Runtime | None = None
+        # set once stop() begins: events the workers queued before they stopped may still
+        # be delivered, and must not touch a closed outbox or a stopped device
+        self._stopped = False
         self._engine: FlowEngine | None = None
         self.session_id: str | None = None
         self.current_view: StepView | None = None
@@ -335,6 +338,7 @@ class KioskController(QObject):
             return
         if self.engine.session is not None:
             self.feed(ev.Press("cancel"))
+        self._stopped = True
         self.runtime.stop()
         self._shut_windows()
 
@@ -527,6 +531,8 @@ class KioskController(QObject):
     # -- events from workers (GUI thread, via the bridge) ------------------------------
 
     def on_posted(self, event: object) -> None:
+        if self._stopped:
+            return
         if isinstance(event, ev.Result):
             self.feed(event)
             return

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import sys
 from pathlib import Path
+
+import pytest
 
 from config.logs import REDACTED, Safe, setup_logging
 
@@ -45,3 +49,18 @@ def test_rotation(tmp_path: Path) -> None:
     files = sorted(p.name for p in tmp_path.iterdir())
     assert files == ["kiosk.jsonl", "kiosk.jsonl.1", "kiosk.jsonl.2"]
     setup_logging(None, console=False)
+
+
+def test_console_follows_the_current_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set up while one stderr is in place (a CLI runner's), logging later after it closed."""
+    first = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    setup_logging(None, console=True)
+    first.close()
+    second = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", second)
+    try:
+        logging.getLogger("quanban.console").warning("link lost: %s", Safe("HTTP 503"))
+    finally:
+        setup_logging(None, console=False)
+    assert "link lost: HTTP 503" in second.getvalue()

@@ -440,3 +440,15 @@ def test_a_cancelled_wait_does_not_swallow_the_next_sessions_answer(
     walk = GuiDriver(c, env).run(code, stop_at=lambda v: v.step_type == "consent")
     assert walk.screens[-1].startswith("consent"), walk.screens
     c.step.buttons["cancel"].click()
+
+
+def test_events_queued_before_stop_are_dropped_after_it(
+    qapp: QApplication, settings: Settings, env: DemoEnvironment
+) -> None:
+    """A worker's event still in Qt's queue when the app stops must not reach the closed outbox."""
+    c = started(settings, env)
+    c.stop()
+    # any status event (device, link, outbox) redraws the banners, which read the outbox
+    c.bridge.post(object())
+    pump(0.05)  # pytest-qt fails the test on an exception raised in the Qt event loop
+    assert c._stopped
