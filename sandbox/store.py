@@ -5,6 +5,14 @@ threading contract in :mod:`sandbox.db`). Idempotent submissions (cases, evaluat
 batches) are keyed by ``(kiosk_id, Idempotency-Key)`` under a UNIQUE constraint; the stored
 SHA-256 of the canonical JSON body decides between "same request again" (200, the first
 result) and "another request under a used key" (409).
+
+Two lookups on every signed call are cached in memory for :data:`CACHE_TTL_S` (they were a
+third of the server's CPU per case in ``bench/outbox.py``'s drain): kiosk secrets and the
+catalogue's item codes. Only positive answers are cached, and a miss or a failed check looks
+in the database again (:meth:`Store.kiosk_secret` ``fresh=True``), so a kiosk enrolled or
+re-keyed by another process (``kiosk sandbox enrol``) works at once; a removal made by
+another process takes effect within the TTL. Changes made through this store invalidate at
+once.
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -42,6 +52,22 @@ def canonical_sha256(payload: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+#: Seconds a cached kiosk secret or item-code set is trusted (see the module docstring).
+CACHE_TTL_S = 30.0
+
+_SECRET_OF = sa.select(db.kiosks.c.secret).where(db.kiosks.c.kiosk_id == sa.bindparam("kiosk_id"))
+_INSERT_NONCE = sa.insert(db.nonces)
+_PRUNE_NONCES = sa.delete(db.nonces).where(db.nonces.c.seen_at < sa.bindparam("cutoff"))
+_ITEM_CODES = sa.select(db.catalog_items.c.code)
+_INSERT_CASE = sa.insert(db.cases).returning(db.cases.c.id)
+_NUMBER_CASE = (
+    sa.update(db.cases)
+    .where(db.cases.c.id == sa.bindparam("case_id"))
+    .values(case_number=sa.bindparam("number"))
+    .returning(*db.cases.c)
+)
+
+
 class ConflictError(Exception):
     """An idempotency key reused with another body."""
 
@@ -56,6 +82,9 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._last_prune = float("-inf")
+        self._cache_lock = threading.Lock()
+        self._secrets: dict[str, tuple[str, float]] = {}  # kiosk id → (secret, read at)
+        self._codes: tuple[frozenset[str], float] = (frozenset(), float("-inf"))
 
     # --- kiosks and nonces ---------------------------------------------------------------
 
@@ -67,14 +96,26 @@ class Store:
             conn.execute(
                 sa.insert(db.kiosks).values(kiosk_id=kiosk_id, secret=secret, enrolled_at=now_iso())
             )
+        with self._cache_lock:
+            self._secrets.pop(kiosk_id, None)
         return secret
 
-    def kiosk_secret(self, kiosk_id: str) -> str | None:
+    def kiosk_secret(self, kiosk_id: str, *, fresh: bool = False) -> str | None:
+        """The kiosk's secret, from the cache unless ``fresh`` or older than the TTL."""
+        now = time.monotonic()
+        if not fresh:
+            with self._cache_lock:
+                cached = self._secrets.get(kiosk_id)
+            if cached is not None and now - cached[1] < CACHE_TTL_S:
+                return cached[0]
         with self.engine.connect() as conn:
-            value = conn.execute(
-                sa.select(db.kiosks.c.secret).where(db.kiosks.c.kiosk_id == kiosk_id)
-            ).scalar_one_or_none()
-        return str(value) if value is not None else None
+            value = conn.execute(_SECRET_OF, {"kiosk_id": kiosk_id}).scalar_one_or_none()
+        with self._cache_lock:
+            if value is None:
+                self._secrets.pop(kiosk_id, None)
+                return None
+            self._secrets[kiosk_id] = (str(value), now)
+        return str(value)
 
     def use_nonce(self, kiosk_id: str, nonce: str, now: float, window_s: float) -> bool:
         """Record a nonce; False when the kiosk already used it within the window.
@@ -84,12 +125,9 @@ class Store:
         try:
             with self.engine.begin() as conn:
                 if now - self._last_prune >= 1.0:
-                    cutoff = now - 2 * window_s
-                    conn.execute(sa.delete(db.nonces).where(db.nonces.c.seen_at < cutoff))
+                    conn.execute(_PRUNE_NONCES, {"cutoff": now - 2 * window_s})
                     self._last_prune = now
-                conn.execute(
-                    sa.insert(db.nonces).values(kiosk_id=kiosk_id, nonce=nonce, seen_at=now)
-                )
+                conn.execute(_INSERT_NONCE, {"kiosk_id": kiosk_id, "nonce": nonce, "seen_at": now})
         except IntegrityError:
             return False
         return True
@@ -209,6 +247,7 @@ class Store:
                         for i, item in enumerate(items)
                     ],
                 )
+        self._codes = (frozenset(), float("-inf"))
 
     def catalog(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -218,11 +257,15 @@ class Store:
             return [json.loads(body) for body in rows.scalars()]
 
     def item_exists(self, code: str) -> bool:
+        """Whether the catalogue has the item (cached codes; an unknown code is looked up)."""
+        codes, read_at = self._codes
+        now = time.monotonic()
+        if code in codes and now - read_at < CACHE_TTL_S:
+            return True
         with self.engine.connect() as conn:
-            found = conn.execute(
-                sa.select(db.catalog_items.c.code).where(db.catalog_items.c.code == code)
-            ).first()
-        return found is not None
+            fresh = frozenset(str(c) for c in conn.execute(_ITEM_CODES).scalars())
+        self._codes = (fresh, now)
+        return code in fresh
 
     # --- idempotent submissions ----------------------------------------------------------
 
@@ -246,28 +289,22 @@ class Store:
         try:
             with self.engine.begin() as conn:
                 new_id = conn.execute(
-                    sa.insert(db.cases)
-                    .returning(db.cases.c.id)
-                    .values(
-                        kiosk_id=kiosk_id,
-                        idempotency_key=key,
-                        body_sha256=digest,
-                        item_code=payload["item_code"],
-                        session_id=payload["session_id"],
-                        status="received",
-                        status_text=STATUS_TEXT["received"],
-                        body=json.dumps(payload, ensure_ascii=False),
-                        created_at=stamp,
-                        updated_at=stamp,
-                    )
+                    _INSERT_CASE,
+                    {
+                        "kiosk_id": kiosk_id,
+                        "idempotency_key": key,
+                        "body_sha256": digest,
+                        "item_code": payload["item_code"],
+                        "session_id": payload["session_id"],
+                        "status": "received",
+                        "status_text": STATUS_TEXT["received"],
+                        "body": json.dumps(payload, ensure_ascii=False),
+                        "created_at": stamp,
+                        "updated_at": stamp,
+                    },
                 ).scalar_one()
                 number = f"JN{datetime.now(CST):%Y%m%d}{int(new_id):05d}"
-                row = conn.execute(
-                    sa.update(db.cases)
-                    .where(db.cases.c.id == new_id)
-                    .values(case_number=number)
-                    .returning(*db.cases.c)
-                )
+                row = conn.execute(_NUMBER_CASE, {"case_id": new_id, "number": number})
                 return Submitted(True, dict(row.mappings().one()))
         except IntegrityError:
             with self.engine.connect() as conn:

@@ -109,6 +109,22 @@ def test_second_enrolled_kiosk_signs_with_its_own_secret(sb: SandboxProcess) -> 
     assert _reason(mixed) == "bad_signature"
 
 
+def test_a_kiosk_re_keyed_by_another_process_signs_with_the_new_secret_at_once(
+    sb: SandboxProcess,
+) -> None:
+    """The server caches secrets; a signature that fails against the cached one is checked
+    against the database before it is refused (``kiosk sandbox enrol`` runs as its own process)."""
+    old = sb.enrol("kiosk-rekeyed")
+    ok = sb.signed_request("GET", "/api/v1/catalog", kiosk_id="kiosk-rekeyed", secret=old)
+    assert ok.status_code == 200  # the old secret is now cached by the server
+    new = sb.enrol("kiosk-rekeyed")
+    assert new != old
+    now = sb.signed_request("GET", "/api/v1/catalog", kiosk_id="kiosk-rekeyed", secret=new)
+    assert now.status_code == 200, now.text
+    wrong = sb.signed_request("GET", "/api/v1/catalog", kiosk_id="kiosk-rekeyed", secret="x" * 43)
+    assert _reason(wrong) == "bad_signature"
+
+
 def test_missing_or_malformed_headers(sb: SandboxProcess) -> None:
     good = sign_headers(sb.kiosk_id, sb.secret, "GET", "/api/v1/catalog")
     for drop in good:

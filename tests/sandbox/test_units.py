@@ -177,3 +177,24 @@ def test_catalog_file_errors_name_the_item_and_field(tmp_path: Path) -> None:
         load_catalog_file(path)
     shipped = load_catalog_file(DEFAULT_CATALOG)
     assert len({i["code"] for i in shipped}) == len(shipped) >= 3
+
+
+def test_store_caches_follow_changes_made_through_it_and_by_others(tmp_path: Path) -> None:
+    from sandbox.db import open_engine
+    from sandbox.store import Store
+
+    path = str(tmp_path / "p.sqlite3")
+    store, other = Store(open_engine(path)), Store(open_engine(path))  # two processes' view
+    store.replace_catalog([{"code": "A-1"}])
+    assert store.item_exists("A-1") and not store.item_exists("B-2")
+    other.replace_catalog([{"code": "A-1"}, {"code": "B-2"}])
+    assert store.item_exists("B-2")  # an unknown code is looked up again, not refused
+    store.replace_catalog([{"code": "B-2"}])
+    assert not store.item_exists("A-1")  # a change through this store clears its cache
+    first = store.enrol("k1")
+    assert store.kiosk_secret("k1") == first
+    second = other.enrol("k1")
+    assert store.kiosk_secret("k1") == first  # cached (within the TTL)
+    assert store.kiosk_secret("k1", fresh=True) == second
+    assert store.kiosk_secret("k1") == second
+    assert store.kiosk_secret("nobody") is None
