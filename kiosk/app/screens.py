@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
@@ -25,13 +25,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from flows import events as ev
 from flows.catalogue import Availability, CatalogItem
 from flows.model import Text
-from flows.views import ChoiceView, FieldView, StepView
 from kiosk.app.search import SearchEntry, build_index, search
 from kiosk.app.theme import Theme
 from kiosk.app.widgets.keypad import KeypadInput
+
+if TYPE_CHECKING:  # imported where used: the home screen's first paint needs no flow engine
+    from flows import events as ev
+    from flows.views import ChoiceView, FieldView, StepView
 
 #: Home categories in display order: (key, zh_CN, en, catalogue categories shown there).
 CATEGORIES: list[tuple[str, str, str, tuple[str, ...]]] = [
@@ -79,6 +81,18 @@ ATTRACT = [
     Text("24小时证明自助打印", "Certificates printed 24 hours a day"),
     Text("泉税驿站：个税、社保费自助办理", "Tax station: income tax and contributions"),
 ]
+
+
+def _press(action: str, value: str | None = None) -> ev.Press:
+    from flows import events as ev
+
+    return ev.Press(action, value)
+
+
+def _input(field_id: str, value: str) -> ev.Input:
+    from flows import events as ev
+
+    return ev.Input(field_id, value)
 
 
 def tr(text: Text | None, language: str) -> str:
@@ -459,7 +473,7 @@ class StepScreen(QWidget):
             button = big_button(tr(b.label, lang), name="primary" if b.primary else "")
             button.setEnabled(b.enabled and not (view.busy and b.action not in ("help", "cancel")))
             button.clicked.connect(
-                lambda _=False, a=b.action, v=b.value: self.acted.emit(ev.Press(a, v))
+                lambda _=False, a=b.action, v=b.value: self.acted.emit(_press(a, v))
             )
             bar.addWidget(button)
             self.buttons[b.action] = button
@@ -473,7 +487,7 @@ class StepScreen(QWidget):
         label.setObjectName("countdown")
         box.addWidget(label, 1)
         more = big_button(tr(CHROME["continue"], lang), name="primary")
-        more.clicked.connect(lambda: self.acted.emit(ev.Press("continue")))
+        more.clicked.connect(lambda: self.acted.emit(_press("continue")))
         box.addWidget(more)
         self.buttons["continue_banner"] = more
         self._layout.addLayout(box)
@@ -521,7 +535,7 @@ class StepScreen(QWidget):
 
     def _choose(self, choice: ChoiceView, field: FieldView | None) -> None:
         if field is None:
-            self.acted.emit(ev.Press(choice.action, choice.value))
+            self.acted.emit(_press(choice.action, choice.value))
             return
         if field.kind == "multi_choice":
             picked = [c.value for c in field.choices if c.selected]
@@ -529,9 +543,9 @@ class StepScreen(QWidget):
                 picked.remove(choice.value)
             else:
                 picked.append(choice.value)
-            self.acted.emit(ev.Input(field.id, ",".join(picked)))
+            self.acted.emit(_input(field.id, ",".join(picked)))
         else:
-            self.acted.emit(ev.Input(field.id, choice.value))
+            self.acted.emit(_input(field.id, choice.value))
 
     def _edit(self, field_id: str) -> None:
         self._editing = None if self._editing == field_id else field_id
@@ -558,7 +572,7 @@ class StepScreen(QWidget):
 
     def _submit_field(self, field_id: str, value: str) -> None:
         self._editing = None
-        self.acted.emit(ev.Input(field_id, value))
+        self.acted.emit(_input(field_id, value))
 
 
 class OutOfServiceScreen(QWidget):

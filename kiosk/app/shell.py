@@ -10,6 +10,10 @@ timeout) every widget that held personal data is wiped before the home screen sh
 :class:`KioskWindow` is the citizen's window (full screen, frameless, locked down);
 :class:`CitizenWindow` is the second screen of the staffed window-terminal mode, showing the
 citizen what the clerk is submitting and taking the 好差评 evaluation.
+
+Start-up: :meth:`KioskController.start` draws the home screen before anything slow, so this
+module imports only what that first paint needs; the flow engine and its events, devices
+and remote help are imported where they are used (all after the runtime boots).
 """
 
 from __future__ import annotations
@@ -33,21 +37,20 @@ from PySide6.QtWidgets import (
 )
 
 from config.logs import Safe
-from devices.base import DeviceState
-from flows import events as ev
 from flows.catalogue import Availability, shipped_catalogue
-from flows.engine import FlowEngine
 from flows.model import IdleSpec, Text
-from flows.views import StepView
 from kiosk.app.lockdown import CornerTapDetector, LockdownFilter
 from kiosk.app.qt_bridge import EventBridge
 from kiosk.app.screens import CHROME, HomeScreen, OutOfServiceScreen, StepScreen, big_button, tr
 from kiosk.app.theme import ELDER, NORMAL, Theme
 from kiosk.app.tts import RecordingSpeaker, Speaker
 from kiosk.app.widgets.keypad import KeypadInput
-from kiosk.remote.notices import AssistStatus, CallbackOffered, ConsentRequested
 
 if TYPE_CHECKING:
+    from flows import events as ev
+    from flows.engine import FlowEngine
+    from flows.views import StepView
+    from kiosk.remote.notices import AssistStatus, CallbackOffered, ConsentRequested
     from kiosk.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -292,10 +295,6 @@ class KioskController(QObject):
         right after the first paint (``booted`` turns True), so a citizen sees the kiosk
         while the slow parts (imports, flow validation, opening devices) are done."""
         app = QApplication.instance()
-        if lockdown and app is not None:
-            app.installEventFilter(self._lockdown)
-        if app is not None:
-            app.installEventFilter(self)  # taps land on child widgets: watch them all
         self.refresh_home()
         self.show_home()
         if fullscreen:
@@ -316,6 +315,12 @@ class KioskController(QObject):
         self._attract.start()
         if app is not None:
             app.processEvents()  # draw the home screen now, before the slow start below
+            # Application-wide filters only after that first paint: each event then costs a
+            # Python call, and the first paint alone is about a thousand events (60 ms of CPU).
+            # The window was up for one pass of the loop; its closeEvent refuses anyway.
+            if lockdown:
+                app.installEventFilter(self._lockdown)
+            app.installEventFilter(self)  # taps land on child widgets: watch them all
         QTimer.singleShot(0, self._boot)
 
     def _boot(self) -> None:
@@ -337,6 +342,8 @@ class KioskController(QObject):
             self._shut_windows()
             return
         if self.engine.session is not None:
+            from flows import events as ev
+
             self.feed(ev.Press("cancel"))
         self._stopped = True
         self.runtime.stop()
@@ -356,6 +363,8 @@ class KioskController(QObject):
     def _new_engine(self) -> FlowEngine:
         """The one engine of this kiosk: its request ids keep growing across sessions, so a
         late answer to a cancelled session's request can never be taken for a new one's."""
+        from flows.engine import FlowEngine
+
         idle = self._idle_spec()
         return FlowEngine(
             self.runtime.flows, idle_timeout_s=idle.timeout_s, idle_warning_s=idle.warning_s
@@ -477,9 +486,13 @@ class KioskController(QObject):
     def _on_tick(self) -> None:
         if not self.booted:
             return
+        from flows import events as ev
+
         self.carry_out(self.engine.feed(ev.Tick(time.monotonic())))
 
     def carry_out(self, effects: list[ev.Effect]) -> None:
+        from flows import events as ev
+
         for effect in effects:
             if isinstance(effect, ev.Show):
                 self._show(effect.view)
@@ -533,6 +546,9 @@ class KioskController(QObject):
     def on_posted(self, event: object) -> None:
         if self._stopped:
             return
+        from flows import events as ev
+        from kiosk.remote.notices import AssistStatus, CallbackOffered, ConsentRequested
+
         if isinstance(event, ev.Result):
             self.feed(event)
             return
@@ -561,6 +577,8 @@ class KioskController(QObject):
     # -- remote help (kiosk.remote; docs/remote-help.md §6) ------------------------------
 
     def _on_assist(self, event: AssistStatus | ConsentRequested | CallbackOffered) -> None:
+        from kiosk.remote.notices import AssistStatus, ConsentRequested
+
         w = self.window
         if isinstance(event, AssistStatus):
             if event.phase == "connected":
@@ -643,6 +661,8 @@ class KioskController(QObject):
         self.window.staff_bar.show()
 
     def _render_staff(self) -> None:
+        from devices.base import DeviceState
+
         rows = []
         for role, device in self.runtime.devices.items():
             status = device.status
