@@ -21,6 +21,13 @@ joins gets a WebRTC offer (``media.offer`` envelope; TURN credentials from the h
 request); once the ``rh/1`` data channel is open, envelopes go there instead of the socket.
 Remote video frames go to ``on_frame`` on the remote-help thread.
 
+Documents: on ``DocumentOffered`` (an ``intent.document`` the citizen's ``document`` consent
+allowed) the session fetches the file from the platform over the signed client
+(``GET /api/v1/assist/requests/{sid}/documents/{doc_id}``, at most ``max_document_bytes``,
+streamed) on a worker thread, and :meth:`KioskProtocol.document_fetched` checks its SHA-256
+against the offer: the app gets ``DocumentReceived`` with the verified bytes, or
+``DocumentRefused``; the assistant gets ``document.result``; both go in the audit chain.
+
 Personal data: the assistant's typed values pass through to ``post`` only; nothing is
 logged but message types. The audit log (:mod:`kiosk.remote.audit`) holds ids and results.
 """
@@ -47,10 +54,10 @@ from flows.views import StepView
 from kiosk.remote import masking
 from kiosk.remote.audit import AuditFile
 from kiosk.remote.envelope import EnvelopeError
-from kiosk.remote.notices import CallbackOffered
+from kiosk.remote.notices import CallbackOffered, DocumentOffered
 from kiosk.remote.protocol import Deliver, KioskProtocol, MediaAnswer, Output, Send
 from offline.client import PlatformClient
-from offline.errors import PlatformError
+from offline.errors import PlatformError, PlatformTooLargeError, PlatformUnavailableError
 
 if TYPE_CHECKING:  # aiortc is imported only when a session has media (it loads slowly)
     from aiortc.mediastreams import MediaStreamTrack
@@ -62,6 +69,8 @@ log = logging.getLogger(__name__)
 
 Post = Callable[[object], None]
 TICK_S = 1.0
+#: The largest document the kiosk takes from the assistant (a few pages of PDF).
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 
 
 class RemoteHelp:
@@ -81,6 +90,7 @@ class RemoteHelp:
         camera: Callable[[MediaConfig], MediaStreamTrack] | None = None,
         microphone: Callable[[], MediaStreamTrack] | None = None,
         on_frame: Callable[[VideoFrame], None] | None = None,
+        max_document_bytes: int = MAX_DOCUMENT_BYTES,
     ) -> None:
         self.client = client
         self.post = post
@@ -95,6 +105,8 @@ class RemoteHelp:
         self.camera = camera
         self.microphone = microphone
         self.on_frame = on_frame
+        self.max_document_bytes = max_document_bytes
+        self._fetches: set[asyncio.Task[None]] = set()
         self.media: KioskMedia | None = None
         self._media_tasks: set[asyncio.Task[None]] = set()
         self.sid: str | None = None
@@ -188,6 +200,35 @@ class RemoteHelp:
                 self.post(o.event)
             else:
                 self.post(o)
+                if isinstance(o, DocumentOffered):
+                    task = asyncio.ensure_future(self._fetch_document(o))
+                    self._fetches.add(task)
+                    task.add_done_callback(self._fetches.discard)
+
+    async def _fetch_document(self, offer: DocumentOffered) -> None:
+        """Fetch an offered document on a worker thread; the protocol checks and reports it."""
+        data, content_type, failure = None, "", None
+        try:
+            got = await asyncio.to_thread(
+                self.client.assist_document,
+                offer.sid,
+                offer.doc_id,
+                max_bytes=self.max_document_bytes,
+            )
+            data, content_type = got.content, got.content_type
+        except PlatformTooLargeError:
+            failure = "too_large"
+        except PlatformUnavailableError:
+            failure = "offline"
+        except PlatformError as err:
+            failure = "not_found" if err.status_code == 404 else "failed"
+            log.info("document fetch refused", extra={"error": Safe(err.code)})
+        if self.proto is not None:
+            await self._handle(
+                self.proto.document_fetched(
+                    offer, self.clock(), data=data, content_type=content_type, failure=failure
+                )
+            )
 
     def _main(self) -> None:
         loop = self._loop
@@ -251,6 +292,8 @@ class RemoteHelp:
             self._up.set()
         if self.proto.phase != "ended":
             await self._handle(self.proto.end("link_lost", self.clock(), actor="platform"))
+        if self._fetches:  # their outcome still goes in the audit chain
+            await asyncio.wait(set(self._fetches), timeout=self.client.timeout_s + 1)
         await self._stop_media()
 
     async def _start_media(self) -> None:
