@@ -28,6 +28,11 @@ streamed) on a worker thread, and :meth:`KioskProtocol.document_fetched` checks 
 against the offer: the app gets ``DocumentReceived`` with the verified bytes, or
 ``DocumentRefused``; the assistant gets ``document.result``; both go in the audit chain.
 
+Audit upload: with an ``outbox``, the session's audit chain goes into it at session end
+(kind ``audit``, :func:`kiosk.remote.audit.upload_batches`, one idempotency key per batch:
+``rh-audit-<sid>-<n>``), so the sender delivers it to ``/api/v1/audit-events`` whenever the
+link allows; the file under ``audit_dir`` stays as the local copy.
+
 Personal data: the assistant's typed values pass through to ``post`` only; nothing is
 logged but message types. The audit log (:mod:`kiosk.remote.audit`) holds ids and results.
 """
@@ -42,6 +47,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,18 +58,24 @@ from config.logs import Safe
 from flows import events as ev
 from flows.views import StepView
 from kiosk.remote import masking
-from kiosk.remote.audit import AuditFile
+from kiosk.remote.audit import AuditFile, upload_batches
 from kiosk.remote.envelope import EnvelopeError
 from kiosk.remote.notices import CallbackOffered, DocumentOffered
 from kiosk.remote.protocol import Deliver, KioskProtocol, MediaAnswer, Output, Send
 from offline.client import PlatformClient
-from offline.errors import PlatformError, PlatformTooLargeError, PlatformUnavailableError
+from offline.errors import (
+    OutboxError,
+    PlatformError,
+    PlatformTooLargeError,
+    PlatformUnavailableError,
+)
 
 if TYPE_CHECKING:  # aiortc is imported only when a session has media (it loads slowly)
     from aiortc.mediastreams import MediaStreamTrack
     from av import VideoFrame
 
     from kiosk.remote.media import KioskMedia, MediaConfig
+    from offline.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +103,7 @@ class RemoteHelp:
         microphone: Callable[[], MediaStreamTrack] | None = None,
         on_frame: Callable[[VideoFrame], None] | None = None,
         max_document_bytes: int = MAX_DOCUMENT_BYTES,
+        outbox: Outbox | None = None,
     ) -> None:
         self.client = client
         self.post = post
@@ -106,6 +119,7 @@ class RemoteHelp:
         self.microphone = microphone
         self.on_frame = on_frame
         self.max_document_bytes = max_document_bytes
+        self.outbox = outbox
         self._fetches: set[asyncio.Task[None]] = set()
         self.media: KioskMedia | None = None
         self._media_tasks: set[asyncio.Task[None]] = set()
@@ -295,6 +309,19 @@ class RemoteHelp:
         if self._fetches:  # their outcome still goes in the audit chain
             await asyncio.wait(set(self._fetches), timeout=self.client.timeout_s + 1)
         await self._stop_media()
+        if self.outbox is not None:
+            await asyncio.to_thread(self._upload_audit, self.sid, audit)
+
+    def _upload_audit(self, sid: str, audit: AuditFile) -> None:
+        """Queue the session's audit chain for the platform (outbox writes are fsynced)."""
+        assert self.outbox is not None
+        at = datetime.now(UTC).isoformat()
+        try:
+            for n, batch in enumerate(upload_batches(audit.chain.records, at)):
+                key = f"rh-audit-{sid}-{n}"
+                self.outbox.enqueue("audit", sid, batch, idempotency_key=key)
+        except OutboxError as err:  # the file under audit_dir stays as the local copy
+            log.warning("help audit not queued", extra={"error": Safe(str(err))})
 
     async def _start_media(self) -> None:
         """A (new) assistant joined: offer video and the data channel."""
