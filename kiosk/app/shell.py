@@ -39,13 +39,20 @@ from flows.catalogue import Availability, shipped_catalogue
 from flows.engine import FlowEngine
 from flows.model import IdleSpec, Text
 from flows.views import StepView
+from kiosk.app.assist_documents import DocumentBar
 from kiosk.app.lockdown import CornerTapDetector, LockdownFilter
 from kiosk.app.qt_bridge import EventBridge
 from kiosk.app.screens import CHROME, HomeScreen, OutOfServiceScreen, StepScreen, big_button, tr
 from kiosk.app.theme import ELDER, NORMAL, Theme
 from kiosk.app.tts import RecordingSpeaker, Speaker
 from kiosk.app.widgets.keypad import KeypadInput
-from kiosk.remote.notices import AssistStatus, CallbackOffered, ConsentRequested
+from kiosk.remote.notices import (
+    AssistStatus,
+    CallbackOffered,
+    ConsentRequested,
+    DocumentReceived,
+    DocumentRefused,
+)
 
 if TYPE_CHECKING:
     from kiosk.runtime import Runtime
@@ -132,6 +139,8 @@ class KioskWindow(QMainWindow):
         callback.addWidget(self.callback_accept)
         self.callback_bar.hide()
         layout.addWidget(self.callback_bar)
+        self.document_bar = DocumentBar(lambda: None)  # the controller gives it the printer
+        layout.addWidget(self.document_bar)
         self.stack = QStackedWidget()
         layout.addWidget(self.stack, 1)
         self.staff_strip = QLabel()
@@ -251,6 +260,7 @@ class KioskController(QObject):
         self.window.consent_grant.clicked.connect(self._grant_consent)
         self.window.consent_deny.clicked.connect(lambda: self._remote("deny"))
         self.window.callback_accept.clicked.connect(lambda: self._remote("accept_callback"))
+        self.window.document_bar.printer = self._a4_printer
         self._consent_scopes: frozenset[str] = frozenset()
         self.window.close_staff_button.clicked.connect(self._close_staff)
         self.window.exit_button.clicked.connect(self._technician_exit)
@@ -516,6 +526,7 @@ class KioskController(QObject):
         self._tick.stop()
         self.runtime.wipe()  # also ends a remote-help session of this citizen
         self._hide_assist()
+        self.window.document_bar.wipe()  # a pushed document stays until the citizen leaves
         self.current_view = None
         self.step.wipe()
         if self.citizen is not None:
@@ -543,6 +554,9 @@ class KioskController(QObject):
             return
         if isinstance(event, AssistStatus | ConsentRequested | CallbackOffered):
             self._on_assist(event)
+            return
+        if isinstance(event, DocumentReceived | DocumentRefused):
+            self.window.document_bar.show_document(event)
             return
         if type(event).__name__ == "FaceGuidance":  # kiosk.face (not imported: it pulls OpenCV)
             zh, en = str(getattr(event, "text_zh", "")), str(getattr(event, "text_en", ""))
@@ -602,6 +616,12 @@ class KioskController(QObject):
         helper = getattr(self.runtime, "remote_help", None) if self.booted else None
         if helper is not None:
             getattr(helper, action)()
+
+    def _a4_printer(self) -> Any | None:
+        """The A4 printer when it can print now (for a document the assistant pushed)."""
+        if not self.booted or not self.runtime.device_up().get("a4_printer"):
+            return None
+        return self.runtime.devices.get("a4_printer")
 
     def _hide_assist(self) -> None:
         w = self.window
