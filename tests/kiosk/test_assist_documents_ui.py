@@ -4,12 +4,12 @@ refused file is explained and never opened, and the citizen's session end forget
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice
-from PySide6.QtGui import QColor, QImage
+from PIL import Image
 from PySide6.QtWidgets import QApplication
 
 from config.schema import Settings
@@ -50,13 +50,9 @@ def app(qapp: QApplication, tmp_path: Path) -> Iterator[KioskController]:
 
 
 def png() -> bytes:
-    image = QImage(40, 20, QImage.Format.Format_RGB32)
-    image.fill(QColor(0, 128, 255))
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, b"PNG")
-    return bytes(data.data())
+    out = io.BytesIO()
+    Image.new("RGB", (40, 20), (0, 128, 255)).save(out, "PNG")
+    return out.getvalue()
 
 
 def test_a_verified_pdf_is_shown_and_printed(app: KioskController, tmp_path: Path) -> None:
