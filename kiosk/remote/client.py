@@ -307,7 +307,9 @@ class RemoteHelp:
         if self.proto.phase != "ended":
             await self._handle(self.proto.end("link_lost", self.clock(), actor="platform"))
         if self._fetches:  # their outcome still goes in the audit chain
-            await asyncio.wait(set(self._fetches), timeout=self.client.timeout_s + 1)
+            _, late = await asyncio.wait(set(self._fetches), timeout=self.client.timeout_s + 1)
+            for task in late:  # not waited for any longer: the file's outcome is unknown
+                task.cancel()
         await self._stop_media()
         if self.outbox is not None:
             await asyncio.to_thread(self._upload_audit, self.sid, audit)
