@@ -9,7 +9,9 @@ Validation has two layers, and every problem found is reported, each as
 2. structural checks the schema cannot express: duplicate or unknown step ids, unreachable
    steps, dead ends (a step that is not a finish step and leads nowhere, a conditional
    ``next`` whose branches may all be false, a loop with no way out), bad condition
-   expressions (:mod:`flows.expr`), bad field patterns, inconsistent idle timers.
+   expressions (:mod:`flows.expr`), bad field patterns, inconsistent idle timers, and
+   ``assistant: true`` (remote help shows the value to the assistant) on a field whose value
+   is personal (:func:`_personal_reason`).
 
 This module does no I/O of its own beyond reading package data through
 :mod:`importlib.resources`: callers pass the text of a file they read themselves.
@@ -117,6 +119,28 @@ def _check_schema(doc: Any, source: str) -> list[FlowProblem]:
     return problems
 
 
+#: Field kinds masked on screen unless the definition says otherwise.
+MASKED_KINDS = ("id_number", "phone")
+#: Sources whose values are the citizen's own data (a field filled from them is personal).
+PERSONAL_SOURCES = ("identity.", "licence.")
+
+
+def _personal_reason(raw: Mapping[str, Any], kind: str, masked: bool) -> str | None:
+    """Why a field may not carry ``assistant: true`` (its value is personal), or None."""
+    if raw.get("personal_data"):
+        return "is personal data"
+    if kind in MASKED_KINDS:
+        return f"is of kind {kind}"
+    if masked:
+        return "is masked on screen"
+    if raw.get("choices_from"):
+        return f"offers the citizen's own {raw['choices_from']}"
+    source = next((s for s in raw.get("from", ()) if s.startswith(PERSONAL_SOURCES)), None)
+    if source is not None:
+        return f"is filled from {source}"
+    return None
+
+
 def _text(raw: Mapping[str, str] | None) -> Text | None:
     return None if raw is None else Text(zh_CN=raw["zh_CN"], en=raw["en"])
 
@@ -170,6 +194,16 @@ class _Builder:
             Choice(value=c["value"], label=Text(**c["label"])) for c in raw.get("choices", ())
         )
         when = self.expr(raw.get("when"), [*path, "when"])
+        masked = bool(raw.get("masked", kind in MASKED_KINDS))
+        assistant = bool(raw.get("assistant", False))
+        if assistant:
+            why = _personal_reason(raw, kind, masked)
+            if why:
+                self.problem(
+                    [*path, "assistant"],
+                    f"field {raw['id']!r} {why}: it cannot be shown to a remote assistant "
+                    "(drop 'assistant: true'; the assistant may still fill it, write-only)",
+                )
         return FieldDef(
             id=raw["id"],
             kind=kind,
@@ -183,11 +217,12 @@ class _Builder:
             choices=choices,
             choices_from=raw.get("choices_from"),
             personal_data=bool(raw.get("personal_data", False)),
-            masked=bool(raw.get("masked", kind in ("id_number", "phone"))),
+            masked=masked,
             scan=bool(raw.get("scan", False)),
             hint=_text(raw.get("hint")),
             when=when,
             when_static=when is not None and roots_of(raw["when"]) <= {"item"},
+            assistant=assistant,
         )
 
     def step(self, raw: Mapping[str, Any], path: list[Any]) -> StepDef:

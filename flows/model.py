@@ -83,6 +83,9 @@ class FieldDef:
     when: Compiled | None = None
     #: ``when`` reads only ``item``: it cannot change during a session (evaluated once)
     when_static: bool = False
+    #: a remote assistant needs to see this field's value (remote help sends it unmasked);
+    #: never on personal data (the loader refuses it there)
+    assistant: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -731,6 +731,7 @@ class Runtime:
             audit_dir=Path(self.settings.outbox.path).with_name("remote-help"),
             skill=skill,
             context=context,
+            outbox=self.outbox,  # the audit chain goes to the platform at session end
         )
         self.remote_help.start()
 

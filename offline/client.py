@@ -30,7 +30,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -49,6 +49,7 @@ from offline.errors import (
     PlatformError,
     PlatformProtocolError,
     PlatformRejectedError,
+    PlatformTooLargeError,
     PlatformUnavailableError,
     PlatformValidationError,
 )
@@ -98,6 +99,14 @@ class Answer:
     body: Any
     headers: Mapping[str, str]
     content: bytes
+
+
+@dataclass(frozen=True)
+class Download:
+    """A binary answer (a document file): its bytes and content type."""
+
+    content: bytes = field(repr=False)
+    content_type: str
 
 
 @dataclass(frozen=True)
@@ -202,10 +211,13 @@ class PlatformClient:
         timeout_s: float | None = None,
         attempts: int | None = None,
         ok_statuses: frozenset[int] = frozenset(),
+        max_bytes: int | None = None,
     ) -> Answer:
         """Send one logical call (retried if safe); return a 2xx answer or raise a typed error.
 
         ``ok_statuses`` lists non-2xx statuses the caller handles itself (e.g. 304).
+        ``max_bytes`` caps the answer's body: it is streamed, and a longer one (declared or
+        as it arrives) is abandoned with :class:`PlatformTooLargeError`, never retried.
         """
         method = method.upper()
         body = None if json_body is None else encode_body(json_body)
@@ -223,7 +235,9 @@ class PlatformClient:
         )
         for attempt in range(tries):
             try:
-                return self._attempt(prepared, body, signed, timeout_s, ok_statuses)
+                return self._attempt(
+                    prepared, body, signed, timeout_s, ok_statuses, max_bytes=max_bytes
+                )
             except PlatformUnavailableError:
                 if attempt + 1 >= tries:
                     raise
@@ -263,6 +277,8 @@ class PlatformClient:
         signed: bool,
         timeout_s: float | None,
         ok_statuses: frozenset[int],
+        *,
+        max_bytes: int | None = None,
     ) -> Answer:
         attempt = prepared.copy()
         if signed:
@@ -279,8 +295,14 @@ class PlatformClient:
             )
         try:
             resp = self.session.send(
-                attempt, timeout=timeout_s or self.timeout_s, verify=self._verify
+                attempt,
+                timeout=timeout_s or self.timeout_s,
+                verify=self._verify,
+                stream=max_bytes is not None,
             )
+            if max_bytes is not None:
+                with resp:
+                    _read_capped(resp, max_bytes)
         except requests.exceptions.SSLError as err:
             self.link.call_failed("TLS failure")
             raise PlatformUnavailableError("TLS verification of the platform failed") from err
@@ -406,6 +428,17 @@ class PlatformClient:
         """The PDF rendition of an issued certificate."""
         return self.request("GET", f"{API}/documents/{_seg(document_ref)}/pdf").content
 
+    def assist_document(self, sid: str, doc_id: str, *, max_bytes: int) -> Download:
+        """A document the remote assistant pushed to help session ``sid`` (at most
+        ``max_bytes``; else :class:`PlatformTooLargeError`). The caller checks its hash."""
+        ans = self.request(
+            "GET",
+            f"{API}/assist/requests/{_seg(sid)}/documents/{_seg(doc_id)}",
+            extra_headers={"Accept": "application/pdf, image/png, image/jpeg"},
+            max_bytes=max_bytes,
+        )
+        return Download(ans.content, ans.headers.get("Content-Type", "").split(";")[0].strip())
+
     def check_invoice(
         self, invoice_code: str, *, invoice_date: str | None = None, amount: str | None = None
     ) -> InvoiceCheck:
@@ -423,6 +456,23 @@ class PlatformClient:
     def heartbeat(self, status: Mapping[str, Any]) -> HeartbeatAck:
         path = f"{API}/kiosks/{_seg(self.kiosk_id)}/heartbeat"
         return _parse(HeartbeatAck, self.request("POST", path, json_body=status).body)
+
+
+def _read_capped(resp: requests.Response, max_bytes: int) -> None:
+    """Read a streamed body into ``resp`` (so ``content`` and ``json()`` work as usual), or
+    raise :class:`PlatformTooLargeError` once it is over ``max_bytes``."""
+    declared = resp.headers.get("Content-Length", "")
+    too_large = PlatformTooLargeError(
+        f"the answer is over {max_bytes} bytes", status_code=resp.status_code
+    )
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
+    data = bytearray()
+    for chunk in resp.iter_content(64 * 1024):
+        data += chunk
+        if len(data) > max_bytes:
+            raise too_large
+    resp._content = bytes(data)  # what requests itself does when it reads the body
 
 
 def _verify_arg(value: bool | str | Path) -> bool | str:

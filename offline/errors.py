@@ -44,6 +44,13 @@ class PlatformProtocolError(PlatformUnavailableError):
     code = "platform_protocol_error"
 
 
+class PlatformTooLargeError(PlatformError):
+    """The answer's body is over the caller's size limit (``Content-Length`` or as it
+    streamed in); the transfer was abandoned. Not retried: the same answer would come."""
+
+    code = "platform_too_large"
+
+
 class PlatformAuthError(PlatformError):
     """401: the request's signature was refused. ``auth_reason`` is the contract's reason code
     (``missing_headers``, ``unknown_kiosk``, ``stale_timestamp``, ``replayed_nonce``,

@@ -540,6 +540,14 @@ def admin_cases(ctx: CtxDep) -> list[dict[str, Any]]:
     ]
 
 
+@admin.get("/audit-events")
+def admin_audit_events(
+    ctx: CtxDep, session_id: Annotated[str | None, Query(max_length=128)] = None
+) -> list[dict[str, Any]]:
+    """Audit events kiosks uploaded (``/api/v1/audit-events``), of one session if given."""
+    return ctx.store.audit_events(session_id)
+
+
 @admin.put("/cases/{case_number}/status", response_model=models.CaseStatus, responses={404: {}})
 def admin_case_status(
     change: models.CaseStatusChange,

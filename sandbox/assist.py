@@ -8,6 +8,15 @@ HTTP (JSON; errors in the contract's ``{"error", "message"}`` shape):
   ``{sid, token, expires_in, ws: "/ws/kiosk", turn: {urls, username, credential, ttl}}``.
 * ``POST /api/v1/assist/requests/{sid}/token`` — signed: a fresh kiosk token (reconnect).
 * ``POST /assist/login`` ``{assistant_id, password}`` → ``{token, expires_in, name, skills}``.
+* ``POST /assist/sessions/{sid}/documents?title=…`` — the assigned assistant
+  (``Authorization: Bearer <assistant token>``) pushes a document for the citizen: the body
+  is the file (``application/pdf``, ``image/png`` or ``image/jpeg``, at most
+  :data:`MAX_DOCUMENT_BYTES`) → 201 ``{doc_id, sha256, size, title, content_type}``. The
+  console then offers it to the kiosk in an ``intent.document`` envelope with that
+  ``doc_id`` and ``sha256``.
+* ``GET /api/v1/assist/requests/{sid}/documents/{doc_id}`` — **signed**: the kiosk of the
+  request fetches a pushed document (the bytes, with its content type and an
+  ``X-Content-SHA256`` header); the kiosk checks the hash against the offer itself.
 * ``GET /assist/console/`` — the assistant console page (``sandbox/console/``, Chinese UI).
 * ``PUT /admin/assistants/{assistant_id}`` ``{name, password, skills}`` (sandbox accounts) and
   ``PUT /admin/assist/config`` ``{offer_timeout_s, callback_after_s, kiosk_grace_s}``.
@@ -34,8 +43,9 @@ WebSockets (``?token=``; text frames, one JSON object each; a bad token closes w
 
 Threading: everything runs on uvicorn's event loop; the router is called only from there.
 A ticker task (started with the first socket) re-offers lapsed offers, sends call-back offers
-and drops kiosks that stayed away longer than the grace period. State is in memory: a
-sandbox restart ends every help session. Personal data: none passes the hub except inside
+and drops kiosks that stayed away longer than the grace period. State is in memory (pushed
+documents too, at most :data:`MAX_DOCUMENTS_PER_SESSION` a session): a sandbox restart ends
+every help session. Personal data: none passes the hub except inside
 relayed rh/1 envelopes, which it neither parses nor logs.
 """
 
@@ -56,7 +66,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    Header,
+    Query,
+    Request,
+    Response,
+    WebSocket,
+    WebSocketDisconnect,
+)
 from fastapi import Path as PathParam
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
@@ -75,6 +95,9 @@ CLOSE_UNAUTHORIZED = 4401
 #: The assistant console (plain HTML + ES modules, no build step), served at /assist/console/.
 CONSOLE_DIR = Path(__file__).with_name("console")
 ID = r"^[A-Za-z0-9_.-]{1,64}$"
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+MAX_DOCUMENTS_PER_SESSION = 20
+DOCUMENT_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg"})
 
 
 # --------------------------------------------------------------------------- tokens
@@ -134,6 +157,15 @@ class Account:
     pw_hash: bytes
 
 
+@dataclass(frozen=True)
+class PushedDocument:
+    doc_id: str
+    title: str
+    content_type: str
+    data: bytes
+    sha256: str
+
+
 @dataclass
 class Hub:
     router: Router = field(default_factory=Router)
@@ -145,6 +177,7 @@ class Hub:
     kiosks: dict[str, WebSocket] = field(default_factory=dict)  # task id → socket
     kiosk_lost: dict[str, float] = field(default_factory=dict)  # task id → since
     consoles: dict[str, WebSocket] = field(default_factory=dict)  # assistant id → socket
+    documents: dict[str, dict[str, PushedDocument]] = field(default_factory=dict)  # by sid
     ticker: asyncio.Task[None] | None = None
 
     def now(self) -> float:
@@ -268,6 +301,14 @@ class AssistantIn(_Strict):
     skills: list[str] = Field(min_length=1, max_length=16)
 
 
+class DocumentPushed(BaseModel):
+    doc_id: str
+    sha256: str
+    size: int
+    title: str
+    content_type: str
+
+
 class AssistConfig(_Strict):
     offer_timeout_s: float = Field(default=15.0, gt=0, le=600)
     callback_after_s: float = Field(default=60.0, gt=0, le=3600)
@@ -318,6 +359,96 @@ async def refresh_kiosk_token(
     if t is None or t.kiosk_id != kiosk_id or t.state == "ended":
         raise ApiError(404, "not_found", "no open help request with this id")
     return _kiosk_token(hub, kiosk_id, sid)
+
+
+@api.get(
+    "/requests/{sid}/documents/{doc_id}",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {t: {} for t in sorted(DOCUMENT_TYPES)},
+            "description": "The pushed document; X-Content-SHA256 is its SHA-256 (hex)",
+        },
+        404: {"description": "No such document for this kiosk's request"},
+    },
+)
+async def get_document(
+    sid: Annotated[str, PathParam(pattern=ID)],
+    doc_id: Annotated[str, PathParam(pattern=ID)],
+    kiosk_id: KioskDep,
+    hub: HubDep,
+) -> Response:
+    """A document the assistant pushed, for the kiosk of the request only."""
+    t = hub.router.tasks.get(sid)
+    doc = hub.documents.get(sid, {}).get(doc_id)
+    if t is None or t.kiosk_id != kiosk_id or doc is None:
+        raise ApiError(404, "not_found", "no such document for this help request")
+    return Response(doc.data, media_type=doc.content_type, headers={"X-Content-SHA256": doc.sha256})
+
+
+def _assistant_of(hub: Hub, authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    claims = read_token(hub.secret, token, time.time()) if scheme.lower() == "bearer" else None
+    if claims is None or claims.get("role") != "assistant":
+        raise ApiError(401, "unauthorized", "an assistant token is needed")
+    return str(claims["sub"])
+
+
+@public.post(
+    "/sessions/{sid}/documents",
+    status_code=201,
+    response_model=DocumentPushed,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                t: {"schema": {"type": "string", "format": "binary"}}
+                for t in sorted(DOCUMENT_TYPES)
+            },
+        }
+    },
+    responses={401: {}, 404: {}, 409: {}, 413: {}, 415: {}},
+)
+async def push_document(
+    request: Request,
+    sid: Annotated[str, PathParam(pattern=ID)],
+    title: Annotated[str, Query(min_length=1, max_length=80)],
+    hub: HubDep,
+    authorization: Annotated[str | None, Header(max_length=2048)] = None,
+) -> DocumentPushed:
+    """The assigned assistant uploads a document for the citizen (the body is the file)."""
+    aid = _assistant_of(hub, authorization)
+    t = hub.router.tasks.get(sid)
+    if t is None or t.assistant != aid or t.state != "assigned":
+        raise ApiError(404, "not_found", "no help session of yours with this id")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in DOCUMENT_TYPES:
+        raise ApiError(415, "unsupported_media_type", "PDF, PNG or JPEG only")
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_DOCUMENT_BYTES:
+            raise ApiError(413, "payload_too_large", "document over the size limit")
+    if not data:
+        raise ApiError(422, "validation_error", "empty document")
+    docs = hub.documents.setdefault(sid, {})
+    if len(docs) >= MAX_DOCUMENTS_PER_SESSION:
+        raise ApiError(409, "too_many_documents", "document limit of this session reached")
+    doc = PushedDocument(
+        doc_id="doc-" + uuid.uuid4().hex[:16],
+        title=title,
+        content_type=content_type,
+        data=bytes(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+    docs[doc.doc_id] = doc
+    return DocumentPushed(
+        doc_id=doc.doc_id,
+        sha256=doc.sha256,
+        size=len(doc.data),
+        title=doc.title,
+        content_type=doc.content_type,
+    )
 
 
 @public.post("/login", response_model=LoginOut)

@@ -373,6 +373,21 @@ class Store:
                 existing = self._existing(conn, db.audit_batches, kiosk_id, key, digest)
                 return Submitted(False, existing)
 
+    def audit_events(self, session_id: str | None = None) -> list[dict[str, Any]]:
+        """Stored audit events in arrival order (with the kiosk id), of one session if given."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(db.audit_batches.c.kiosk_id, db.audit_batches.c.body).order_by(
+                    db.audit_batches.c.id
+                )
+            )
+            return [
+                {"kiosk_id": r.kiosk_id, **e}
+                for r in rows
+                for e in json.loads(r.body)["events"]
+                if session_id is None or e.get("session_id") == session_id
+            ]
+
     # --- queue and heartbeat -------------------------------------------------------------
 
     def issue_ticket(self, category: str, prefix: str, now: float) -> tuple[str, int]:

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 from config.logs import Safe
 from flows.catalogue import Availability, shipped_catalogue
 from flows.model import IdleSpec, Text
+from kiosk.app.assist_documents import DocumentBar
 from kiosk.app.lockdown import CornerTapDetector, LockdownFilter
 from kiosk.app.qt_bridge import EventBridge
 from kiosk.app.screens import CHROME, HomeScreen, OutOfServiceScreen, StepScreen, big_button, tr
@@ -135,6 +136,8 @@ class KioskWindow(QMainWindow):
         callback.addWidget(self.callback_accept)
         self.callback_bar.hide()
         layout.addWidget(self.callback_bar)
+        self.document_bar = DocumentBar(lambda: None)  # the controller gives it the printer
+        layout.addWidget(self.document_bar)
         self.stack = QStackedWidget()
         layout.addWidget(self.stack, 1)
         self.staff_strip = QLabel()
@@ -254,6 +257,7 @@ class KioskController(QObject):
         self.window.consent_grant.clicked.connect(self._grant_consent)
         self.window.consent_deny.clicked.connect(lambda: self._remote("deny"))
         self.window.callback_accept.clicked.connect(lambda: self._remote("accept_callback"))
+        self.window.document_bar.printer = self._a4_printer
         self._consent_scopes: frozenset[str] = frozenset()
         self.window.close_staff_button.clicked.connect(self._close_staff)
         self.window.exit_button.clicked.connect(self._technician_exit)
@@ -529,6 +533,7 @@ class KioskController(QObject):
         self._tick.stop()
         self.runtime.wipe()  # also ends a remote-help session of this citizen
         self._hide_assist()
+        self.window.document_bar.wipe()  # a pushed document stays until the citizen leaves
         self.current_view = None
         self.step.wipe()
         if self.citizen is not None:
@@ -547,7 +552,13 @@ class KioskController(QObject):
         if self._stopped:
             return
         from flows import events as ev
-        from kiosk.remote.notices import AssistStatus, CallbackOffered, ConsentRequested
+        from kiosk.remote.notices import (
+            AssistStatus,
+            CallbackOffered,
+            ConsentRequested,
+            DocumentReceived,
+            DocumentRefused,
+        )
 
         if isinstance(event, ev.Result):
             self.feed(event)
@@ -559,6 +570,9 @@ class KioskController(QObject):
             return
         if isinstance(event, AssistStatus | ConsentRequested | CallbackOffered):
             self._on_assist(event)
+            return
+        if isinstance(event, DocumentReceived | DocumentRefused):
+            self.window.document_bar.show_document(event)
             return
         if type(event).__name__ == "FaceGuidance":  # kiosk.face (not imported: it pulls OpenCV)
             zh, en = str(getattr(event, "text_zh", "")), str(getattr(event, "text_en", ""))
@@ -620,6 +634,12 @@ class KioskController(QObject):
         helper = getattr(self.runtime, "remote_help", None) if self.booted else None
         if helper is not None:
             getattr(helper, action)()
+
+    def _a4_printer(self) -> Any | None:
+        """The A4 printer when it can print now (for a document the assistant pushed)."""
+        if not self.booted or not self.runtime.device_up().get("a4_printer"):
+            return None
+        return self.runtime.devices.get("a4_printer")
 
     def _hide_assist(self) -> None:
         w = self.window

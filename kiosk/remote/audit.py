@@ -19,6 +19,12 @@ number would be brute-forced in seconds).
 
 :class:`AuditChain` is pure (in memory); :class:`AuditFile` appends each record to a file
 with ``fsync`` and reloads/verifies it. Not thread-safe: one writer (the remote-help thread).
+
+Upload: :func:`upload_batches` turns a chain into bodies of the platform's
+``POST /api/v1/audit-events`` (``{"events": [{"type": "remote_help.audit", "at",
+"session_id", "data": <record>}]}``, at most :data:`BATCH_MAX` a batch, in chain order), so
+the platform holds the whole records and can verify the chain and :func:`reconcile` it with
+the console's. The kiosk puts them in its durable outbox (kind ``audit``) at session end.
 """
 
 from __future__ import annotations
@@ -32,6 +38,9 @@ from pathlib import Path
 from typing import Any
 
 GENESIS = "0" * 64
+#: Events in one ``/api/v1/audit-events`` batch at most (the platform's limit).
+BATCH_MAX = 1000
+UPLOAD_TYPE = "remote_help.audit"
 
 
 class AuditChainError(ValueError):
@@ -172,3 +181,16 @@ def reconcile(
         only_kiosk=tuple(sorted(k.keys() - sent)),
         disagree=tuple(sorted(i for i in c.keys() & k.keys() if c[i] != k[i])),
     )
+
+
+def upload_batches(
+    records: Sequence[Mapping[str, Any]], at: str, *, batch_max: int = BATCH_MAX
+) -> list[dict[str, Any]]:
+    """Bodies for ``POST /api/v1/audit-events``: one event per record, in chain order, the
+    record whole in ``data``; ``at`` is the upload's wall-clock time (ISO 8601; a record's
+    own ``ts`` is the writer's clock, not necessarily wall time)."""
+    events = [
+        {"type": UPLOAD_TYPE, "at": at, "session_id": str(r["sid"]), "data": dict(r)}
+        for r in records
+    ]
+    return [{"events": events[i : i + batch_max]} for i in range(0, len(events), batch_max)]

@@ -21,6 +21,18 @@ joins gets a WebRTC offer (``media.offer`` envelope; TURN credentials from the h
 request); once the ``rh/1`` data channel is open, envelopes go there instead of the socket.
 Remote video frames go to ``on_frame`` on the remote-help thread.
 
+Documents: on ``DocumentOffered`` (an ``intent.document`` the citizen's ``document`` consent
+allowed) the session fetches the file from the platform over the signed client
+(``GET /api/v1/assist/requests/{sid}/documents/{doc_id}``, at most ``max_document_bytes``,
+streamed) on a worker thread, and :meth:`KioskProtocol.document_fetched` checks its SHA-256
+against the offer: the app gets ``DocumentReceived`` with the verified bytes, or
+``DocumentRefused``; the assistant gets ``document.result``; both go in the audit chain.
+
+Audit upload: with an ``outbox``, the session's audit chain goes into it at session end
+(kind ``audit``, :func:`kiosk.remote.audit.upload_batches`, one idempotency key per batch:
+``rh-audit-<sid>-<n>``), so the sender delivers it to ``/api/v1/audit-events`` whenever the
+link allows; the file under ``audit_dir`` stays as the local copy.
+
 Personal data: the assistant's typed values pass through to ``post`` only; nothing is
 logged but message types. The audit log (:mod:`kiosk.remote.audit`) holds ids and results.
 """
@@ -35,6 +47,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,23 +58,31 @@ from config.logs import Safe
 from flows import events as ev
 from flows.views import StepView
 from kiosk.remote import masking
-from kiosk.remote.audit import AuditFile
+from kiosk.remote.audit import AuditFile, upload_batches
 from kiosk.remote.envelope import EnvelopeError
-from kiosk.remote.notices import CallbackOffered
+from kiosk.remote.notices import CallbackOffered, DocumentOffered
 from kiosk.remote.protocol import Deliver, KioskProtocol, MediaAnswer, Output, Send
 from offline.client import PlatformClient
-from offline.errors import PlatformError
+from offline.errors import (
+    OutboxError,
+    PlatformError,
+    PlatformTooLargeError,
+    PlatformUnavailableError,
+)
 
 if TYPE_CHECKING:  # aiortc is imported only when a session has media (it loads slowly)
     from aiortc.mediastreams import MediaStreamTrack
     from av import VideoFrame
 
     from kiosk.remote.media import KioskMedia, MediaConfig
+    from offline.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
 Post = Callable[[object], None]
 TICK_S = 1.0
+#: The largest document the kiosk takes from the assistant (a few pages of PDF).
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
 
 
 class RemoteHelp:
@@ -81,6 +102,8 @@ class RemoteHelp:
         camera: Callable[[MediaConfig], MediaStreamTrack] | None = None,
         microphone: Callable[[], MediaStreamTrack] | None = None,
         on_frame: Callable[[VideoFrame], None] | None = None,
+        max_document_bytes: int = MAX_DOCUMENT_BYTES,
+        outbox: Outbox | None = None,
     ) -> None:
         self.client = client
         self.post = post
@@ -95,6 +118,9 @@ class RemoteHelp:
         self.camera = camera
         self.microphone = microphone
         self.on_frame = on_frame
+        self.max_document_bytes = max_document_bytes
+        self.outbox = outbox
+        self._fetches: set[asyncio.Task[None]] = set()
         self.media: KioskMedia | None = None
         self._media_tasks: set[asyncio.Task[None]] = set()
         self.sid: str | None = None
@@ -188,6 +214,35 @@ class RemoteHelp:
                 self.post(o.event)
             else:
                 self.post(o)
+                if isinstance(o, DocumentOffered):
+                    task = asyncio.ensure_future(self._fetch_document(o))
+                    self._fetches.add(task)
+                    task.add_done_callback(self._fetches.discard)
+
+    async def _fetch_document(self, offer: DocumentOffered) -> None:
+        """Fetch an offered document on a worker thread; the protocol checks and reports it."""
+        data, content_type, failure = None, "", None
+        try:
+            got = await asyncio.to_thread(
+                self.client.assist_document,
+                offer.sid,
+                offer.doc_id,
+                max_bytes=self.max_document_bytes,
+            )
+            data, content_type = got.content, got.content_type
+        except PlatformTooLargeError:
+            failure = "too_large"
+        except PlatformUnavailableError:
+            failure = "offline"
+        except PlatformError as err:
+            failure = "not_found" if err.status_code == 404 else "failed"
+            log.info("document fetch refused", extra={"error": Safe(err.code)})
+        if self.proto is not None:
+            await self._handle(
+                self.proto.document_fetched(
+                    offer, self.clock(), data=data, content_type=content_type, failure=failure
+                )
+            )
 
     def _main(self) -> None:
         loop = self._loop
@@ -251,7 +306,24 @@ class RemoteHelp:
             self._up.set()
         if self.proto.phase != "ended":
             await self._handle(self.proto.end("link_lost", self.clock(), actor="platform"))
+        if self._fetches:  # their outcome still goes in the audit chain
+            _, late = await asyncio.wait(set(self._fetches), timeout=self.client.timeout_s + 1)
+            for task in late:  # not waited for any longer: the file's outcome is unknown
+                task.cancel()
         await self._stop_media()
+        if self.outbox is not None:
+            await asyncio.to_thread(self._upload_audit, self.sid, audit)
+
+    def _upload_audit(self, sid: str, audit: AuditFile) -> None:
+        """Queue the session's audit chain for the platform (outbox writes are fsynced)."""
+        assert self.outbox is not None
+        at = datetime.now(UTC).isoformat()
+        try:
+            for n, batch in enumerate(upload_batches(audit.chain.records, at)):
+                key = f"rh-audit-{sid}-{n}"
+                self.outbox.enqueue("audit", sid, batch, idempotency_key=key)
+        except OutboxError as err:  # the file under audit_dir stays as the local copy
+            log.warning("help audit not queued", extra={"error": Safe(str(err))})
 
     async def _start_media(self) -> None:
         """A (new) assistant joined: offer video and the data channel."""

@@ -20,7 +20,9 @@ Message families (kiosk is the source of truth and the only one that numbers sta
   previous revision), ``intent.result`` (``ref`` = intent id, ``result`` applied|rejected,
   ``reason``), ``consent.granted`` / ``consent.denied`` / ``consent.revoked`` (``scopes``),
   ``control.state`` (``holder``), ``citizen.stop``, ``resume.ok``, ``media.offer``
-  (``sdp``: the kiosk's WebRTC offer with its ICE candidates, kiosk/remote/media.py).
+  (``sdp``: the kiosk's WebRTC offer with its ICE candidates, kiosk/remote/media.py),
+  ``document.result`` (``doc_id``, ``result`` delivered|refused, ``reason``: what became of
+  an offered document once the kiosk fetched and checked it).
 * assistant → kiosk: ``hello`` (``last_rev``, ``last_seq``: resume after a reconnect),
   ``intent.field`` (``field``, ``value``), ``intent.navigate`` (``action``),
   ``intent.document`` (``doc_id``, ``sha256``, ``title``: the kiosk fetches the file itself;
@@ -60,6 +62,7 @@ KIOSK_TYPES = frozenset(
         "citizen.stop",
         "resume.ok",
         "media.offer",
+        "document.result",
     }
 )
 ASSISTANT_TYPES = frozenset(

@@ -20,10 +20,11 @@ platform query, the payment QR, summary values — never leaves. A masked field 
 write-only for the assistant: it may fill it (with consent) but never reads it back.
 
 The allow-list is data: ``(flow_id, step_id, field_id)`` triples. :meth:`AllowList.from_flows`
-reads a field's ``assistant`` flag from the flow definitions; the flow schema has no such
-flag yet (it belongs to the flows package), so today every field goes out masked unless a
-deployment names it explicitly. Default-deny is the point (deny-lists in co-browse recorders
-leak: rrweb #1609, #1385).
+takes exactly the fields whose flow definition says ``assistant: true`` (flow schema; the
+loader refuses the flag on personal data: personal_data, id_number/phone kinds, fields masked
+on screen, licence choices, values from identity/licence). A field without it goes out
+masked. Default-deny is the point (deny-lists in co-browse recorders leak: rrweb #1609,
+#1385).
 
 :func:`diff` / :func:`apply_patch` give the ``patch`` body: ``{"set": {key: value},
 "fields": {field_id: entry | null}}`` relative to the previous snapshot. Pure functions.
@@ -65,15 +66,16 @@ class AllowList:
 
     @classmethod
     def from_flows(cls, flows: Mapping[str, FlowDef]) -> AllowList:
-        """Fields whose definition carries ``assistant: true`` (none until the flow schema
-        gains that flag: default deny)."""
-        out: set[tuple[str, str, str]] = set()
-        for flow in flows.values():
-            for step in flow.steps:
-                for f in step.fields:
-                    if getattr(f, "assistant", False) is True:
-                        out.add((flow.id, step.id, f.id))
-        return cls(frozenset(out))
+        """Exactly the fields whose definition says ``assistant: true`` (default deny)."""
+        return cls(
+            frozenset(
+                (flow.id, step.id, f.id)
+                for flow in flows.values()
+                for step in flow.steps
+                for f in step.fields
+                if f.assistant
+            )
+        )
 
 
 def _text(t: Text | None) -> dict[str, str] | None:

@@ -10,7 +10,9 @@ Inputs (all on one thread — the runtime's remote-help thread — with ``now`` 
 :meth:`KioskProtocol.assistant_joined`, :meth:`~KioskProtocol.view_changed`,
 :meth:`~KioskProtocol.receive` (outside bytes), the citizen's :meth:`~KioskProtocol.grant`,
 :meth:`~KioskProtocol.deny`, :meth:`~KioskProtocol.revoke`, :meth:`~KioskProtocol.stop`,
-:meth:`~KioskProtocol.end`, and :meth:`~KioskProtocol.tick`. Each returns a list of outputs:
+:meth:`~KioskProtocol.end`, :meth:`~KioskProtocol.tick`, and
+:meth:`~KioskProtocol.document_fetched` (the transport fetched an offered document; the hash
+check is here). Each returns a list of outputs:
 
 * :class:`Send` — an envelope for the transport (data channel or WebSocket);
 * :class:`Deliver` — a flow event for the engine (``Input``/``Press`` the assistant made,
@@ -47,6 +49,7 @@ field ids and results — never values).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -61,6 +64,8 @@ from kiosk.remote.notices import (
     AssistStatus,
     ConsentRequested,
     DocumentOffered,
+    DocumentReceived,
+    DocumentRefused,
     FieldFilledByAssistant,
 )
 
@@ -70,6 +75,8 @@ REPLAY_BUFFER = 64
 MAX_VALUE_LEN = 256
 DOC_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
+#: What a pushed document may be (the app shows or prints it).
+DOCUMENT_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg"})
 
 
 class AuditSink(Protocol):
@@ -106,6 +113,8 @@ Output = (
     | AssistStatus
     | ConsentRequested
     | DocumentOffered
+    | DocumentReceived
+    | DocumentRefused
     | FieldFilledByAssistant
 )
 
@@ -286,6 +295,44 @@ class KioskProtocol:
             )
         out.append(self.status())
         return out
+
+    def document_fetched(
+        self,
+        offer: DocumentOffered,
+        now: float,
+        *,
+        data: bytes | None = None,
+        content_type: str = "",
+        failure: str | None = None,
+    ) -> list[Output]:
+        """The kiosk fetched (or failed to fetch: ``failure``) an offered document. Only
+        bytes whose SHA-256 is the offer's reach the app; either way the assistant gets a
+        ``document.result`` and the audit chain a record (doc id, size or reason)."""
+        reason = failure
+        if reason is None:
+            if data is None:
+                reason = "failed"
+            elif hashlib.sha256(data).hexdigest() != offer.sha256:
+                reason = "hash_mismatch"
+            elif content_type not in DOCUMENT_TYPES:
+                reason = "bad_type"
+        if self.phase == "ended":  # the citizen may have left: nothing is shown any more
+            self._log(now, "kiosk", "document.refused", doc_id=offer.doc_id, reason="ended")
+            return []
+        if reason is not None or data is None:
+            reason = reason or "failed"
+            self._log(now, "kiosk", "document.refused", doc_id=offer.doc_id, reason=reason)
+            body = {"doc_id": offer.doc_id, "result": "refused", "reason": reason}
+            return [
+                self._send(now, "document.result", body),
+                DocumentRefused(self.sid, offer.doc_id, offer.title, reason),
+            ]
+        self._log(now, "kiosk", "document.delivered", doc_id=offer.doc_id, size=len(data))
+        body = {"doc_id": offer.doc_id, "result": "delivered", "reason": ""}
+        return [
+            self._send(now, "document.result", body),
+            DocumentReceived(self.sid, offer.doc_id, offer.title, content_type, data),
+        ]
 
     def tick(self, now: float) -> list[Output]:
         if self.phase != "connected":

@@ -10,6 +10,9 @@ const SCOPE_NAMES = { fill: "代填", navigate: "翻页", document: "推送文�
 const REASONS = { stale: "群众页面已变化，请重试", no_consent: "未获授权", citizen_only: "须由群众本人操作",
   unknown_field: "无此栏目", bad_value: "内容不合规", busy: "终端忙", ended: "协助已结束",
   not_connected: "未接通", bad_document: "文档信息有误" };
+const DOC_REASONS = { hash_mismatch: "文件校验不符", too_large: "文件过大", bad_type: "文件类型不支持",
+  not_found: "终端未找到文件", offline: "终端网络中断", failed: "终端取件失败" };
+let token = null;
 let ws = null;
 let session = null;
 let pc = null;
@@ -66,6 +69,11 @@ async function handleRh(text) {
   const kind = await session.receive(env);
   if (kind === "resync") await sendRh("resync", {});
   if (kind === "media.offer") await onMediaOffer(env.body.sdp);
+  if (kind === "document.result") {
+    const b = env.body;
+    $("doc-status").textContent = b.result === "delivered" ? "群众端已收到文档，校验通过"
+      : "群众端未接收：" + (DOC_REASONS[b.reason] || b.reason);
+  }
   render();
 }
 
@@ -82,7 +90,9 @@ $("login").onclick = async () => {
   const r = await fetch("/assist/login", { method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ assistant_id: $("aid").value, password: $("pw").value }) });
   if (!r.ok) { $("login-error").textContent = "工号或密码错误"; return; }
-  const { token, name } = await r.json();
+  const answer = await r.json();
+  token = answer.token;
+  const name = answer.name;
   $("who").textContent = `坐席 ${name}`;
   $("login-box").classList.add("hidden");
   $("desk").classList.remove("hidden");
@@ -198,7 +208,19 @@ for (const b of document.querySelectorAll("[data-scope]")) {
   b.onclick = () => sendRh("consent.request", { scopes: [b.dataset.scope] });
 }
 $("release").onclick = () => sendRh("control.release", {});
-$("push").onclick = () => sendRh("intent.document", { doc_id: $("doc-id").value, sha256: $("doc-sha").value, title: $("doc-title").value });
+// Push a document: upload it to the platform, then offer it to the kiosk by id and SHA-256
+// (the kiosk fetches it itself and checks the hash; the file never travels in an envelope).
+$("push").onclick = async () => {
+  const file = $("doc-file").files[0];
+  const title = $("doc-title").value.trim() || (file && file.name) || "";
+  if (!session || !file || !title) { $("doc-status").textContent = "请选择文件并填写标题"; return; }
+  const r = await fetch(`/assist/sessions/${encodeURIComponent(session.sid)}/documents?title=${encodeURIComponent(title)}`,
+    { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": file.type }, body: file });
+  if (!r.ok) { $("doc-status").textContent = "上传失败"; return; }
+  const doc = await r.json();
+  $("doc-status").textContent = `已上传「${doc.title}」，等待群众端接收…`;
+  await sendRh("intent.document", { doc_id: doc.doc_id, sha256: doc.sha256, title: doc.title });
+};
 $("transfer").onclick = () => send({ type: "transfer", skill: $("transfer-skill").value });
 $("save-note").onclick = async () => {
   if (session) await session.audit.append(Date.now(), session.sid, "assistant", "note", { length: $("notes").value.length });

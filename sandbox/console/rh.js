@@ -70,6 +70,7 @@ export class Session {
     this.holder = "citizen";
     this.scopes = [];
     this.results = {};
+    this.documents = {}; // doc_id → {result: delivered|refused, reason} from the kiosk
     this.audit = new AuditChain();
   }
 
@@ -109,6 +110,8 @@ export class Session {
     } else if (env.type === "citizen.stop" || env.type === "consent.revoked") {
       if (env.type === "citizen.stop") this.scopes = [];
       else this.scopes = this.scopes.filter((s) => !(b.scopes || []).includes(s));
+    } else if (env.type === "document.result") {
+      this.documents[b.doc_id] = b;
     } else if (env.type === "intent.result") {
       this.results[b.ref] = b;
       await this.audit.append(this.now(), this.sid, "assistant", "intent.outcome",

@@ -162,6 +162,85 @@ def test_broken_document_gives_precise_message(doc: dict[str, Any], message: str
     assert message in problems(doc)
 
 
+def with_field(**extra: Any) -> dict[str, Any]:
+    """The minimal document with a second form field carrying ``extra``."""
+    doc = minimal()
+    doc["steps"][1]["fields"].append({"id": "amount", "kind": "money", "label": T, **extra})
+    return doc
+
+
+def test_the_assistant_flag_defaults_to_false_and_loads_where_allowed() -> None:
+    fields = load_flow_document(with_field(assistant=True), "f.yaml").step("form").fields
+    assert [(f.id, f.assistant) for f in fields] == [("phone", False), ("amount", True)]
+    plain = load_flow_document(with_field(), "f.yaml").step("form").fields
+    assert not any(f.assistant for f in plain)
+
+
+WHY = (
+    ": it cannot be shown to a remote assistant (drop 'assistant: true'; the assistant may "
+    "still fill it, write-only)"
+)
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        (
+            mutate(["steps", 1, "fields", 0, "assistant"], True),
+            "f.yaml: /steps/1/fields/0/assistant: field 'phone' is of kind phone" + WHY,
+        ),
+        (
+            with_field(assistant=True, personal_data=True),
+            "f.yaml: /steps/1/fields/1/assistant: field 'amount' is personal data" + WHY,
+        ),
+        (
+            with_field(assistant=True, masked=True),
+            "f.yaml: /steps/1/fields/1/assistant: field 'amount' is masked on screen" + WHY,
+        ),
+        (
+            with_field(assistant=True, kind="choice", choices_from="licences"),
+            "f.yaml: /steps/1/fields/1/assistant: field 'amount' offers the citizen's own "
+            "licences" + WHY,
+        ),
+        (
+            with_field(assistant=True, **{"from": ["item.code", "identity.name"]}),
+            "f.yaml: /steps/1/fields/1/assistant: field 'amount' is filled from identity.name"
+            + WHY,
+        ),
+        (
+            with_field(assistant=True, **{"from": ["licence.business_licence.number"]}),
+            "f.yaml: /steps/1/fields/1/assistant: field 'amount' is filled from "
+            "licence.business_licence.number" + WHY,
+        ),
+        (
+            with_field(assistant="yes"),
+            "f.yaml: /steps/1/fields/1/assistant: 'yes' is not of type 'boolean'",
+        ),
+    ],
+    ids=["kind", "personal_data", "masked", "choices_from", "identity", "licence", "type"],
+)
+def test_the_assistant_flag_is_refused_on_personal_fields(
+    doc: dict[str, Any], message: str
+) -> None:
+    assert problems(doc) == [message]
+
+
+def test_the_shipped_flows_flag_no_personal_field_for_the_assistant() -> None:
+    flagged = [
+        (flow.id, f)
+        for flow in shipped_flows().values()
+        for step in flow.steps
+        for f in step.fields
+        if f.assistant
+    ]
+    assert len(flagged) >= 20  # business fields: item choices, years, amounts, dates
+    for flow_id, f in flagged:
+        assert not (f.personal_data or f.masked or f.choices_from), (flow_id, f.id)
+        # free text may hold anything: only reviewed ones (goods and services invoiced)
+        assert f.kind != "text" or (flow_id, f.id) == ("tax.invoice_issue", "goods"), f.id
+        assert not any(s.startswith(("identity.", "licence.")) for s in f.sources), f.id
+
+
 def test_unreachable_step() -> None:
     doc = minimal()
     doc["steps"].insert(2, {"id": "orphan", "type": "review", "title": T, "next": "done"})

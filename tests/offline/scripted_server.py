@@ -1,8 +1,11 @@
 """A tiny scripted HTTP server in a test thread, for the client's retry/timeout/error paths.
 
 Each request takes the next scripted reply: ``(status, json_body)``, ``("sleep", seconds)``
-(answer late) or ``("drop", None)`` (close the connection without an answer). When the script
-is empty it answers 200 ``{"status": "ok"}``. Every request is recorded.
+(answer late), ``("drop", None)`` (close the connection without an answer) or
+``("stream", n)`` (200 with ``n`` bytes of ``application/pdf`` in 16 KiB chunks, chunked
+transfer encoding, no ``Content-Length``; ``Script.streamed`` counts what was written before
+the client hung up). When the script is empty it answers 200 ``{"status": "ok"}``. Every
+request is recorded.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class Script:
     replies: list[tuple[Any, Any]] = field(default_factory=list)
     seen: list[Recorded] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    streamed: int = 0
 
     def next(self) -> tuple[Any, Any]:
         with self.lock:
@@ -55,6 +59,9 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 self.connection.close()
                 return
+            if kind == "stream":
+                self._stream(int(arg))
+                return
             if kind == "sleep":
                 time.sleep(arg)
                 kind, arg = 200, {"status": "late"}
@@ -66,6 +73,21 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
                 self.send_header("ETag", arg["version"])
             self.end_headers()
             self.wfile.write(data)
+
+        def _stream(self, total: int) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/pdf")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            chunk = b"0" * 16384
+            try:
+                while script.streamed < total:
+                    part = chunk[: total - script.streamed]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                    script.streamed += len(part)
+                self.wfile.write(b"0\r\n\r\n")
+            except OSError:  # the client hung up
+                self.close_connection = True
 
         do_GET = do_POST = do_PUT = _any  # noqa: N815 - http.server's method names
 

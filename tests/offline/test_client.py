@@ -15,6 +15,7 @@ from offline.errors import (
     PlatformConflictError,
     PlatformProtocolError,
     PlatformRejectedError,
+    PlatformTooLargeError,
     PlatformUnavailableError,
     PlatformValidationError,
 )
@@ -186,5 +187,27 @@ def test_connection_refused_is_unavailable_and_offline() -> None:
         with pytest.raises(PlatformUnavailableError):
             client.catalog()
         assert client.link.state == LinkState.OFFLINE
+    finally:
+        client.close()
+
+
+def test_a_body_over_the_cap_is_abandoned_as_it_streams_and_not_retried(
+    server: tuple[str, Script],
+) -> None:
+    url, script = server
+    total = 64 * 1024 * 1024  # no Content-Length: only counting as it arrives can stop it
+    script.replies += [("stream", total)]
+    client = make_client(url)
+    try:
+        with pytest.raises(PlatformTooLargeError):
+            client.assist_document("rh-1", "doc-1", max_bytes=32 * 1024)
+        assert len(script.seen) == 1  # a GET, yet not retried: the same answer would come
+        assert script.streamed < total  # the kiosk hung up instead of reading it all
+        script.streamed = 0
+        script.replies += [("stream", 20000)]
+        got = client.assist_document("rh-1", "doc/2", max_bytes=32 * 1024)
+        assert (got.content, got.content_type) == (b"0" * 20000, "application/pdf")
+        assert script.seen[-1].path == "/api/v1/assist/requests/rh-1/documents/doc%2F2"
+        assert "X-Signature" in script.seen[-1].headers
     finally:
         client.close()

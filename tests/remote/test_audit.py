@@ -115,3 +115,17 @@ def test_reconcile_finds_lost_extra_and_disagreeing_intents() -> None:
     with pytest.raises(audit.AuditChainError):
         audit.reconcile(bad, console.records)
     assert json.dumps(kiosk.records[0], ensure_ascii=False)
+
+
+def test_upload_batches_carry_the_whole_chain_in_order_within_the_platform_limit() -> None:
+    records = chain_of(2500).records
+    batches = audit.upload_batches(records, "2026-11-29T01:00:00+00:00")
+    assert [len(b["events"]) for b in batches] == [1000, 1000, 500]
+    events = [e for b in batches for e in b["events"]]
+    assert {(e["type"], e["session_id"], e["at"]) for e in events} == {
+        (audit.UPLOAD_TYPE, "s-1", "2026-11-29T01:00:00+00:00")
+    }
+    uploaded = [e["data"] for e in events]
+    assert uploaded == [dict(r) for r in records]
+    audit.verify(uploaded)  # the platform can check the chain it got
+    assert audit.upload_batches([], "2026-11-29T01:00:00+00:00") == []

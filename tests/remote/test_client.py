@@ -1,6 +1,7 @@
 """The kiosk's remote-help session against the real sandbox, with a scripted console: routed,
 joined, masked snapshot, consent, a field filled, the citizen stops control, the session
-ends, and the kiosk's audit file reconciles with the console's chain."""
+ends, the kiosk's audit file reconciles with the console's chain, and that chain reaches the
+platform through the kiosk's durable outbox (kind ``audit``) and reconciles there too."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from kiosk.remote.client import RemoteHelp
 from kiosk.remote.envelope import Envelope, encode, parse
 from kiosk.remote.notices import AssistStatus, ConsentRequested
 from offline.client import PlatformClient
+from offline.outbox import ItemDead, ItemDelivered, Outbox, OutboxEvent
+from offline.sealing import KeyRing
+from offline.sender import Sender
 from tests.remote.test_signalling import add_assistant, recv, ws_url
 from tests.remote.views import field, view
 from tests.sandbox_process import SandboxProcess, sandbox_fixture
@@ -91,6 +95,15 @@ def test_a_whole_help_session(
     sandbox: SandboxProcess, client: PlatformClient, tmp_path: Path
 ) -> None:
     posted: queue.Queue[object] = queue.Queue()
+    outbox = Outbox(
+        tmp_path / "outbox.sqlite3",
+        KeyRing.load_or_create(tmp_path / "outbox.key"),
+        min_free_mb=0,
+    )
+    outbox_events: queue.Queue[OutboxEvent] = queue.Queue()
+    outbox.add_listener(outbox_events.put)
+    sender = Sender(outbox, client, retry_base_s=0.05, retry_cap_s=0.3, tick_s=0.05)
+    sender.start()
     token = add_assistant(sandbox, "k1", "tax")
     request = ev.CallAssistant(
         request_id=11,
@@ -109,6 +122,7 @@ def test_a_whole_help_session(
             audit_dir=tmp_path,
             skill="tax",
             context={"link": "online"},
+            outbox=outbox,
         )
         helper.view_changed(view(field("amount"), field("name", "张三")))  # before it is up
         helper.start()
@@ -145,15 +159,29 @@ def test_a_whole_help_session(
             assert next_of(posted, ev.AssistantLeft) == ev.AssistantLeft(request_id=11)
             ws.send(json.dumps({"type": "end"}))
             assert helper.join(WAIT_S)
+            # the chain was queued at session end; the sender delivers it
+            delivered = outbox_events.get(timeout=WAIT_S)
+            while not isinstance(delivered, ItemDelivered | ItemDead):
+                delivered = outbox_events.get(timeout=WAIT_S)
+            assert isinstance(delivered, ItemDelivered), delivered
+            assert (delivered.kind, delivered.session_id) == ("audit", c.sid)
         finally:
             helper.end("test_over")
             helper.join(WAIT_S)
+            sender.stop()
+            outbox.close()
     (path,) = tmp_path.glob("*.jsonl")
     kiosk_records = audit.load(path)
     rec = audit.reconcile(kiosk_records, c.chain.records)
     assert rec.ok, rec
     assert "张三" not in path.read_text(encoding="utf-8")
     assert "128.50" not in path.read_text(encoding="utf-8")
+    # the platform holds the same chain, verifiable and reconcilable with the console's
+    events = sandbox.admin("GET", f"/admin/audit-events?session_id={c.sid}")
+    assert {(e["kiosk_id"], e["type"]) for e in events} == {(sandbox.kiosk_id, audit.UPLOAD_TYPE)}
+    platform_records = [e["data"] for e in events]
+    assert platform_records == kiosk_records
+    assert audit.reconcile(platform_records, c.chain.records).ok
 
 
 def test_nobody_there_answers_no_assistant(

@@ -3,6 +3,7 @@ intents, stop, end, heartbeat, reconnect/resume, and the audit trail it leaves."
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -11,7 +12,13 @@ import pytest
 from flows import events as ev
 from kiosk.remote import audit, masking
 from kiosk.remote.envelope import Envelope, EnvelopeError, encode
-from kiosk.remote.notices import AssistStatus, ConsentRequested, DocumentOffered
+from kiosk.remote.notices import (
+    AssistStatus,
+    ConsentRequested,
+    DocumentOffered,
+    DocumentReceived,
+    DocumentRefused,
+)
 from kiosk.remote.protocol import Deliver, KioskProtocol, MediaAnswer, Output, Send
 from tests.remote.views import field, view
 
@@ -246,6 +253,39 @@ def test_document_push_is_offered_to_the_citizen_not_fetched_from_the_message(
         a.msg("intent.document", {"doc_id": "../etc", "sha256": digest, "title": "x"}), 2
     )
     assert result(outs) == ("rejected", "bad_document")
+
+
+def test_a_fetched_document_reaches_the_app_only_when_its_hash_and_type_check_out(
+    chain: audit.AuditChain,
+) -> None:
+    k, _ = connected(chain, "document")
+    data = b"%PDF-1.4 guide"
+    offer = DocumentOffered(SID, "guide-7", hashlib.sha256(data).hexdigest(), "办事指南")
+    outs = k.document_fetched(offer, 3.0, data=data, content_type="application/pdf")
+    assert DocumentReceived(SID, "guide-7", "办事指南", "application/pdf", data) in outs
+    (env,) = sends(outs, "document.result")
+    assert env.body == {"doc_id": "guide-7", "result": "delivered", "reason": ""}
+    cases = [
+        ({"data": data + b"!", "content_type": "application/pdf"}, "hash_mismatch"),
+        ({"data": data, "content_type": "text/html"}, "bad_type"),
+        ({"failure": "too_large"}, "too_large"),
+        ({"failure": "offline"}, "offline"),
+        ({}, "failed"),
+    ]
+    for kw, reason in cases:
+        outs = k.document_fetched(offer, 4.0, **kw)  # type: ignore[arg-type]
+        assert not any(isinstance(o, DocumentReceived) for o in outs), reason
+        assert DocumentRefused(SID, "guide-7", "办事指南", reason) in outs
+        (env,) = sends(outs, "document.result")
+        assert (env.body["result"], env.body["reason"]) == ("refused", reason)
+    events = [(r["event"], r["data"]) for r in chain.records if r["event"].startswith("doc")]
+    assert events == [("document.delivered", {"doc_id": "guide-7", "size": len(data)})] + [
+        ("document.refused", {"doc_id": "guide-7", "reason": reason}) for _, reason in cases
+    ]
+    k.end("done", 5.0)
+    # the session is over (the citizen may be gone): nothing is shown, the outcome recorded
+    assert k.document_fetched(offer, 6.0, data=data, content_type="application/pdf") == []
+    assert chain.records[-1]["data"] == {"doc_id": "guide-7", "reason": "ended"}
 
 
 def test_stop_revokes_everything_at_once(chain: audit.AuditChain) -> None:
