@@ -56,7 +56,8 @@ if TYPE_CHECKING:  # aiortc is imported only when a session has media (it loads 
     from aiortc.mediastreams import MediaStreamTrack
     from av import VideoFrame
 
-    from kiosk.remote.media import KioskMedia, MediaConfig
+    from kiosk.remote.media import KioskMedia
+    from kiosk.remote.media_config import MediaConfig
 
 log = logging.getLogger(__name__)
 
