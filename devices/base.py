@@ -488,6 +488,8 @@ class Device:
                 self._drain_cancelled()
                 self._safe_close()
                 return
+            if job is _WAKE:
+                continue  # the wait above is worked out again (reconnects keep their backoff)
             if isinstance(job, _Job):
                 if self._stopping.is_set():
                     self._fail(job.handle, CommandCancelledError("device stopped"), True)
