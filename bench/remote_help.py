@@ -16,7 +16,16 @@
    the two-way call with Opus both ways (silence: aiortc's AudioStreamTrack)
    (``getrusage``; target ≤ 50 % of one core). The console is aiortc, not a browser.
 
-Run: ``.venv/bin/python -m bench.remote_help [--rounds N] [--seconds S]``.
+   ``--app-path`` runs the call the way the app does: the kiosk camera is a
+   :class:`devices.camera.driver.FaceCamera` playing a picture file (read on its worker at
+   15 fps and handed over by its frame tap), sent through
+   :class:`kiosk.remote.camera_track.CameraTrack`; both the received and the sent frames go
+   through :class:`kiosk.remote.video.PictureRelay` (10 fps each, converted to RGB for the
+   corner; the "GUI" takes each picture at once, drawing is not counted). The picture is the
+   same solid red as the synthetic camera, or with ``--face`` the synthetic face photo
+   (a real picture costs the VP8 encoder more than a flat one).
+
+Run: ``.venv/bin/python -m bench.remote_help [--rounds N] [--seconds S] [--app-path [--face]]``.
 """
 
 from __future__ import annotations
@@ -241,8 +250,8 @@ async def _console_peer() -> None:
     await pc.close()
 
 
-async def _kiosk_call(seconds: float) -> None:
-    from aiortc.mediastreams import AudioStreamTrack
+async def _kiosk_call(seconds: float, app_path: bool = False, face: bool = False) -> None:
+    from aiortc.mediastreams import AudioStreamTrack, MediaStreamTrack
 
     from kiosk.remote.media import KioskMedia, MediaConfig, SyntheticCamera
 
@@ -253,13 +262,17 @@ async def _kiosk_call(seconds: float) -> None:
         text=True,
     )
     assert child.stdin is not None and child.stdout is not None
+    device: Any = None
+    relay: Any = None
     try:
         config = MediaConfig()
+        camera: MediaStreamTrack = SyntheticCamera(config, (220, 30, 30))
+        on_frame = None
+        if app_path:
+            device, relay, camera = _app_camera(config, face)
+            on_frame = relay.assistant_frame
         kiosk = KioskMedia(
-            config,
-            SyntheticCamera(config, (220, 30, 30)),
-            microphone=AudioStreamTrack(),
-            on_message=print,
+            config, camera, microphone=AudioStreamTrack(), on_message=print, on_frame=on_frame
         )
         t0 = time.monotonic()
         offer = await kiosk.offer()
@@ -284,14 +297,21 @@ async def _kiosk_call(seconds: float) -> None:
         cpu1, wall = resource.getrusage(resource.RUSAGE_SELF), time.monotonic() - w0
         used = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
         fps = (kiosk.stats.frames_received - frames0) / wall
+        path = (
+            ("app path, " + ("face photo" if face else "red picture")) if app_path else "synthetic"
+        )
         print(
-            f"kiosk process CPU, two-way 640×480@15 VP8 + Opus: "
+            f"kiosk process CPU ({path}), two-way 640×480@15 VP8 + Opus: "
             f"{100 * used / wall:5.1f} % of one core over {wall:.0f} s; "
             f"receiving {fps:.1f} fps at {kiosk.stats.last_size}, "
             f"{kiosk.stats.audio_frames_received} audio frames"
         )
+        if relay is not None:
+            print(f"app pictures converted: {relay.converted} ({relay.converted / wall:.1f}/s)")
         await kiosk.close()
     finally:
+        if device is not None:
+            device.stop()
         child.stdin.close()
         try:
             child.wait(timeout=10)
@@ -300,14 +320,52 @@ async def _kiosk_call(seconds: float) -> None:
             child.wait()
 
 
+def _app_camera(config: Any, face: bool) -> tuple[Any, Any, Any]:
+    """The app's camera path: a FaceCamera on a picture file, its tap, the camera track, and
+    a picture relay whose "GUI" takes every picture at once."""
+    import cv2
+    import numpy as np
+
+    from devices.camera.driver import FaceCamera
+    from kiosk.remote.camera_track import device_camera
+    from kiosk.remote.video import PictureReady, PictureRelay
+
+    if face:
+        from devices.camera.synthetic import astronaut_frame
+
+        picture = astronaut_frame()
+    else:
+        picture = np.full((480, 640, 3), (30, 30, 220), np.uint8)
+    path = Path(tempfile.mkdtemp(prefix="bench-rh-")) / "camera.png"
+    cv2.imwrite(str(path), picture)
+    device = FaceCamera("camera", str(path))
+    device.start()
+    deadline = time.monotonic() + 20
+    while not device.status.usable and time.monotonic() < deadline:
+        time.sleep(0.01)
+    relay: Any = None
+
+    def post(event: object) -> None:
+        if isinstance(event, PictureReady):
+            relay.take(event.source)
+
+    relay = PictureRelay(post)
+    return device, relay, device_camera(config, device, on_sent=relay.preview_frame)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--app-path", action="store_true", help="the app's camera and pictures")
+    parser.add_argument("--face", action="store_true", help="with --app-path: a face photo")
     parser.add_argument("--console-peer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.console_peer:
         asyncio.run(_console_peer())
+        return
+    if args.app_path:  # the media figure only, along the app's path
+        asyncio.run(_kiosk_call(args.seconds, app_path=True, face=args.face))
         return
     pure(args.rounds * 4)
     signalling(args.rounds)

@@ -179,6 +179,19 @@ class UiConfig(_Strict):
     elder_mode_default: bool = False
 
 
+class RemoteHelpConfig(_Strict):
+    """Remote video help (远程帮办, docs/remote-help.md): the call's video."""
+
+    #: False: the help session carries no media (control and the masked view only).
+    video: bool = True
+    width: int = Field(default=640, ge=160, le=1920)
+    height: int = Field(default=480, ge=120, le=1080)
+    fps: int = Field(default=15, ge=1, le=30)
+    max_bitrate_kbps: int = Field(default=500, ge=50, le=4000)
+    #: Pictures a second converted for the app's video corner and local preview.
+    picture_fps: float = Field(default=10.0, gt=0, le=30)
+
+
 class Settings(_Strict):
     """The whole configuration of one kiosk."""
 
@@ -192,3 +205,4 @@ class Settings(_Strict):
     session: SessionConfig = SessionConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     ui: UiConfig = UiConfig()
+    remote_help: RemoteHelpConfig = RemoteHelpConfig()

@@ -254,6 +254,7 @@ class _Job:
 
 
 _STOP = object()
+_WAKE = object()  # re-read the poll timer (Device.wake)
 _ids = itertools.count(1)
 
 
@@ -355,6 +356,11 @@ class Device:
             self.start()
         self._jobs.put(_Job(handle, fn, quiet))
         return handle
+
+    def wake(self) -> None:
+        """Make the worker look at ``poll_interval`` again now (a driver changed it)."""
+        self._next_poll = time.monotonic()
+        self._jobs.put(_WAKE)
 
     def self_test(self, timeout: float | None = None) -> CommandHandle:
         return self.submit("self_test", self._self_test, timeout=timeout)
@@ -482,6 +488,8 @@ class Device:
                 self._drain_cancelled()
                 self._safe_close()
                 return
+            if job is _WAKE:
+                continue  # the wait above is worked out again (reconnects keep their backoff)
             if isinstance(job, _Job):
                 if self._stopping.is_set():
                     self._fail(job.handle, CommandCancelledError("device stopped"), True)

@@ -3,9 +3,10 @@
 :class:`DemoEnvironment` starts the REAL sandbox platform as a process on loopback, an
 emulated ID-card reader and code scanner (in-process, reached through ``sim://`` URLs exactly
 as drivers reach hardware), a virtual ESC/POS receipt printer on a TCP port (its jobs are
-written as JSON + PNG), and returns :class:`config.Settings` pointing the kiosk at all of
-them. Its methods are the levers of the developer panel and of the end-to-end tests: place
-or lift a card, scan a code, paper low/out, unplug/replug a device, cut/restore the network.
+written as JSON + PNG), optionally a face camera emulated by an image or video file, and
+returns :class:`config.Settings` pointing the kiosk at all of them. Its methods are the
+levers of the developer panel and of the end-to-end tests: place or lift a card, scan a
+code, paper low/out, unplug/replug a device, cut/restore the network.
 
 No Qt here (the panel that drives it lives in ``kiosk.app.devpanel``). Every process it
 starts is stopped by PID in :meth:`stop`.
@@ -38,8 +39,16 @@ CARDS_DIR = Path(__file__).resolve().parent.parent / "devices" / "idcard" / "car
 class DemoEnvironment:
     """See the module docstring. Use as a context manager or call :meth:`stop`."""
 
-    def __init__(self, workdir: Path | None = None, *, kiosk_id: str = "kiosk-demo-0001") -> None:
+    def __init__(
+        self,
+        workdir: Path | None = None,
+        *,
+        kiosk_id: str = "kiosk-demo-0001",
+        camera: Path | None = None,
+    ) -> None:
         self._owns = workdir is None
+        #: An image, video or image directory the face camera plays (none: no camera).
+        self.camera = camera
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="quanban-demo-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.kiosk_id = kiosk_id
@@ -68,6 +77,13 @@ class DemoEnvironment:
         self._names.append(f"{tag}-scanner")
         self.printer_addr = self.printer.serve_tcp("127.0.0.1", 0)
         host, port = self.printer_addr
+        cameras: dict[str, Any] = {}
+        if self.camera is not None:
+            cameras["camera"] = {
+                "driver": "camera",
+                "url": str(self.camera),
+                "options": {"loop": True},
+            }
         self.settings = Settings.model_validate(
             {
                 "kiosk_id": self.kiosk_id,
@@ -93,6 +109,7 @@ class DemoEnvironment:
                         "url": f"socket://{host}:{port}",
                         "options": {"poll_interval": 2.0},
                     },
+                    **cameras,
                 },
                 "platform": {
                     "url": self.sandbox.url,

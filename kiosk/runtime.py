@@ -129,6 +129,8 @@ class Runtime:
         self._heartbeat_stop = threading.Event()
         #: The live remote-help session (kiosk.remote.client.RemoteHelp), if any.
         self.remote_help: Any = None
+        #: Its pictures for the app's video corner (kiosk.remote.video.PictureRelay), if any.
+        self.remote_video: Any = None
         self._heartbeat_thread: threading.Thread | None = None
         self._first_beat = True
 
@@ -326,8 +328,14 @@ class Runtime:
                 self._cancelled = set(sorted(self._cancelled)[-128:])
             helper, self.remote_help = getattr(self, "remote_help", None), None
         self._disarm_scanner()
+        self._close_video()
         if helper is not None:
             helper.end("session_end")  # the citizen left: the assistant's session ends too
+
+    def _close_video(self) -> None:
+        relay, self.remote_video = getattr(self, "remote_video", None), None
+        if relay is not None:
+            relay.close()  # waiting pictures (the citizen's face) go now
 
     def _do_speak(self, effect: ev.Speak) -> None:
         lang = self._language()
@@ -337,6 +345,7 @@ class Runtime:
         helper = self.remote_help
         if helper is not None and getattr(helper.request, "request_id", None) == effect.request_id:
             self.remote_help = None
+            self._close_video()
             helper.end("cancelled")  # the flow gave up the call (cancel, timeout)
         with self._lock:
             self._cancelled.add(effect.request_id)
@@ -722,6 +731,35 @@ class Runtime:
             else:
                 self._post(obj)
 
+        # Video (docs/remote-help.md §6): the camera device's frames to the assistant, and
+        # pictures for the app's corner, converted on the remote-help thread.
+        video: dict[str, Any] = {}
+        cfg = self.settings.remote_help
+        if cfg.video and importlib.util.find_spec("aiortc") is not None:
+            from kiosk.remote.media_config import MediaConfig
+            from kiosk.remote.video import PictureRelay
+
+            self._close_video()
+            relay = PictureRelay(self._post, max_fps=cfg.picture_fps)
+            self.remote_video = relay
+            camera_device = self.devices.get("camera")
+
+            def camera(config: MediaConfig) -> Any:  # on the remote-help thread
+                from kiosk.remote.camera_track import device_camera
+
+                return device_camera(config, camera_device, on_sent=relay.preview_frame)
+
+            video = {
+                "media": MediaConfig(
+                    width=cfg.width,
+                    height=cfg.height,
+                    fps=cfg.fps,
+                    max_bitrate=cfg.max_bitrate_kbps * 1000,
+                ),
+                "camera": camera,
+                "on_frame": relay.assistant_frame,
+            }
+
         # The app reaches the session here (banner, consent dialog, views, stop, end).
         self.remote_help = RemoteHelp(
             self.client,
@@ -732,6 +770,7 @@ class Runtime:
             skill=skill,
             context=context,
             outbox=self.outbox,  # the audit chain goes to the platform at session end
+            **video,
         )
         self.remote_help.start()
 

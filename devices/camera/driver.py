@@ -21,6 +21,12 @@ then reopens with backoff (an emulated, non-looping video is not read while idle
 attempt sees it from its first frame). :meth:`FaceCamera.liveness` runs one whole attempt as one
 command; guidance goes to the callback *on the worker thread*.
 
+Frame taps (:mod:`devices.camera.tap`): :meth:`FaceCamera.open_tap` (any thread) gives a
+:class:`~devices.camera.tap.FrameTap` that receives every frame the worker reads — idle
+polls, checks and liveness attempts alike — so the remote-help video shows the camera
+without opening it twice. While a tap is open the idle poll runs at the tap's rate instead
+of once a second; :meth:`FaceCamera.close_tap` restores it.
+
 Personal data: frames are faces. They stay in memory; the best frame leaves only as the
 attempt's result; nothing is written to disk or logged (the wire log holds sizes only).
 """
@@ -28,6 +34,7 @@ attempt's result; nothing is written to disk or logged (the wire log holds sizes
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +50,7 @@ from devices.base import CancelToken, CommandHandle, Device, Identity
 from devices.camera.attempt import Attempt, AttemptResult
 from devices.camera.landmarks import FaceLandmarker
 from devices.camera.liveness import Guidance, LivenessMachine, Thresholds
+from devices.camera.tap import FrameTap
 from devices.camera_codes.emulator import FileCamera
 from devices.camera_codes.source import IMAGE_SUFFIXES
 from devices.errors import DeviceError, DeviceLostError, DeviceNotFoundError, Remediation
@@ -120,9 +128,13 @@ def _describe(value: float, auto: float | None = None) -> str:
     return "n/a" if value in (0.0, -1.0) else f"{value:g}"
 
 
+#: Seconds between idle reads with no tap open (status freshness, unplug detection).
+IDLE_POLL_S = 1.0
+
+
 class FaceCamera(Device):
     driver_name = "camera_face"
-    poll_interval: float | None = 1.0
+    poll_interval: float | None = IDLE_POLL_S
     default_timeout = 60.0
 
     def __init__(self, name: str, url: str, on_event: Any = None, **kw: Any) -> None:
@@ -142,6 +154,34 @@ class FaceCamera(Device):
         self._frame_no = 0
         self._landmarker: FaceLandmarker | None = None
         self.frames = 0
+        self._taps_lock = threading.Lock()
+        self._taps: tuple[FrameTap, ...] = ()
+        self._status_at = 0.0
+
+    # -- frame taps (any thread) ------------------------------------------------------------
+
+    def open_tap(self, fps: float) -> FrameTap:
+        """Start handing every frame read to a new tap; the idle poll runs at ``fps``."""
+        tap = FrameTap(fps)
+        with self._taps_lock:
+            self._taps = (*self._taps, tap)
+            self._retime_poll()
+        return tap
+
+    def close_tap(self, tap: FrameTap) -> None:
+        tap.close()
+        with self._taps_lock:
+            self._taps = tuple(t for t in self._taps if t is not tap)
+            self._retime_poll()
+
+    def _retime_poll(self) -> None:
+        fastest = max((t.fps for t in self._taps), default=0.0)
+        self.poll_interval = min(IDLE_POLL_S, 1.0 / fastest) if fastest else IDLE_POLL_S
+        self.wake()
+
+    def _publish(self, frame: Bgr) -> None:
+        for tap in self._taps:  # a tuple swapped whole: no lock needed to read it
+            tap.put(frame)
 
     # -- source ----------------------------------------------------------------------------
 
@@ -225,6 +265,7 @@ class FaceCamera(Device):
             if frame is None:
                 raise DeviceLostError("the camera stopped giving frames (unplugged?)")
             self.frames += 1
+            self._publish(frame)
             return frame, time.monotonic()
         if self._file is None:
             raise DeviceLostError("the camera is not open")
@@ -235,6 +276,7 @@ class FaceCamera(Device):
             return None
         self.frames += 1
         self._frame_no += 1
+        self._publish(frame)
         return frame, self._frame_no / self._file_fps
 
     def _is_transport_loss(self, err: BaseException) -> bool:
@@ -270,7 +312,9 @@ class FaceCamera(Device):
         if got is not None and self.status.detail.get("resolution") in (None, "unknown"):
             h, w = got[0].shape[:2]
             self.update_detail(resolution=f"{w}x{h}")
-        if self._live is not None:
+        # at a tap's rate the camera's properties are still read once a second only
+        if self._live is not None and time.monotonic() - self._status_at >= IDLE_POLL_S:
+            self._status_at = time.monotonic()
             self._refresh_status()
 
     # -- commands --------------------------------------------------------------------------

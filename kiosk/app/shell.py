@@ -45,7 +45,9 @@ from kiosk.app.qt_bridge import EventBridge
 from kiosk.app.screens import CHROME, HomeScreen, OutOfServiceScreen, StepScreen, big_button, tr
 from kiosk.app.theme import ELDER, NORMAL, Theme
 from kiosk.app.tts import RecordingSpeaker, Speaker
+from kiosk.app.video import VideoCorner
 from kiosk.app.widgets.keypad import KeypadInput
+from kiosk.remote.video import PictureReady
 
 if TYPE_CHECKING:
     from flows import events as ev
@@ -155,6 +157,8 @@ class KioskWindow(QMainWindow):
         self.pin_pad = KeypadInput("digits", masked=True)
         self.pin_pad.hide()
         layout.addWidget(self.pin_pad)
+        # the assistant's video and the citizen's preview, over the screen's corner
+        self.video = VideoCorner(central)
         self.setCentralWidget(central)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
 
@@ -259,6 +263,7 @@ class KioskController(QObject):
         self.window.callback_accept.clicked.connect(lambda: self._remote("accept_callback"))
         self.window.document_bar.printer = self._a4_printer
         self._consent_scopes: frozenset[str] = frozenset()
+        self._assisting = False  # an assistant is connected: the video corner may show
         self.window.close_staff_button.clicked.connect(self._close_staff)
         self.window.exit_button.clicked.connect(self._technician_exit)
         self._corner = CornerTapDetector()
@@ -574,6 +579,12 @@ class KioskController(QObject):
         if isinstance(event, DocumentReceived | DocumentRefused):
             self.window.document_bar.show_document(event)
             return
+        if isinstance(event, PictureReady):
+            relay = getattr(self.runtime, "remote_video", None)
+            picture = relay.take(event.source) if relay is not None else None
+            if picture is not None and self._assisting:
+                self.window.video.show_picture(picture)
+            return
         if type(event).__name__ == "FaceGuidance":  # kiosk.face (not imported: it pulls OpenCV)
             zh, en = str(getattr(event, "text_zh", "")), str(getattr(event, "text_en", ""))
             self.step.set_guidance(zh if self.language == "zh_CN" else en)
@@ -606,6 +617,7 @@ class KioskController(QObject):
                 w.assist_label.setText(text)
                 w.assist_bar.show()
                 w.callback_bar.hide()
+                self._assisting = True
             elif event.phase == "ended":
                 self._hide_assist()
         elif isinstance(event, ConsentRequested):
@@ -648,6 +660,8 @@ class KioskController(QObject):
         w.assist_label.clear()
         w.consent_label.clear()
         self._consent_scopes = frozenset()
+        self._assisting = False
+        w.video.wipe()  # the citizen's face and the assistant's: hidden and cleared
 
     # -- technician --------------------------------------------------------------------
 

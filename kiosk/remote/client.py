@@ -74,7 +74,8 @@ if TYPE_CHECKING:  # aiortc is imported only when a session has media (it loads 
     from aiortc.mediastreams import MediaStreamTrack
     from av import VideoFrame
 
-    from kiosk.remote.media import KioskMedia, MediaConfig
+    from kiosk.remote.media import KioskMedia
+    from kiosk.remote.media_config import MediaConfig
     from offline.outbox import Outbox
 
 log = logging.getLogger(__name__)

@@ -45,19 +45,10 @@ from aiortc.codecs import vpx
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, VideoStreamTrack
 from av import VideoFrame
 
+from kiosk.remote.media_config import MediaConfig
+
+__all__ = ["CHANNEL", "KioskMedia", "MediaConfig", "MediaStats", "SyntheticCamera"]
 CHANNEL = "rh/1"
-
-
-@dataclass(frozen=True, slots=True)
-class MediaConfig:
-    width: int = 640
-    height: int = 480
-    fps: int = 15
-    max_bitrate: int = 500_000
-    #: TURN only (``iceTransportPolicy: relay``): for halls whose NAT blocks direct paths
-    relay_only: bool = False
-    #: ``[{"urls": [...], "username": ..., "credential": ...}]`` as the platform issues them
-    ice_servers: tuple[dict[str, Any], ...] = ()
 
 
 class SyntheticCamera(VideoStreamTrack):
@@ -193,3 +184,7 @@ class KioskMedia:
         for task in self._readers:
             task.cancel()
         await self.pc.close()
+        # the sender does not stop its source: a camera track lets go of the camera here
+        self.camera.stop()
+        if self.microphone is not None:
+            self.microphone.stop()

@@ -202,3 +202,50 @@ def test_stop_cancels_queued_commands() -> None:
     assert first.wait(1) is True
     with pytest.raises(CommandCancelledError):
         queued.wait(1)
+
+
+class PollingDevice(FlakyDevice):
+    poll_interval = 3600.0
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.polls = threading.Semaphore(0)
+        self.attempts = 0
+
+    def _open(self) -> None:
+        self.attempts += 1
+        super()._open()
+
+    def _poll(self, token: CancelToken) -> None:
+        self.polls.release()
+
+
+def test_wake_applies_a_new_poll_interval_at_once() -> None:
+    dev = PollingDevice()
+    dev.start()
+    try:
+        assert dev.polls.acquire(timeout=10)  # the first poll comes right after connecting
+        dev.poll_interval = 0.01
+        dev.wake()  # without it the worker would sleep out the hour
+        for _ in range(3):
+            assert dev.polls.acquire(timeout=10)
+    finally:
+        dev.stop()
+
+
+def test_wake_does_not_cut_a_reconnect_backoff_short() -> None:
+    dev = PollingDevice(backoff=Backoff(base=3600, cap=3600))
+    dev.present.clear()  # not there: the first open fails and the next waits an hour
+    dev.start()
+    try:
+        deadline = time.monotonic() + 10
+        while dev.status.state == DeviceState.STARTING:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        dev.present.set()
+        dev.wake()
+        dev.wake()
+        time.sleep(0.3)  # a worker that reconnected on waking would have opened it by now
+        assert dev.attempts == 1 and dev.status.state != DeviceState.ONLINE
+    finally:
+        dev.stop()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 from PySide6.QtWidgets import QApplication
 
@@ -15,6 +16,7 @@ from flows import events as ev
 from kiosk.app.shell import KioskController
 from kiosk.app.tour import pump, wait_until
 from kiosk.remote.notices import AssistStatus, CallbackOffered, ConsentRequested
+from kiosk.remote.video import PictureRelay
 from kiosk.runtime import Runtime
 
 
@@ -136,3 +138,70 @@ def test_an_assistants_field_edit_reaches_the_form(app: KioskController) -> None
     assert next(f for f in view.fields if f.id == field.id).value == "037002100111"
     assert "037002100111" in c.step.field_labels[field.id].text()
     c.feed(ev.Press("cancel"))
+
+
+def picture_frame(rgb: tuple[int, int, int]) -> Any:
+    from av import VideoFrame
+
+    arr = np.full((240, 320, 3), rgb, np.uint8)
+    return VideoFrame.from_ndarray(arr, format="rgb24").reformat(format="yuv420p")
+
+
+def centre(label: Any) -> tuple[int, int, int]:
+    image = label.pixmap().toImage()
+    colour = image.pixelColor(image.width() // 2, image.height() // 2)
+    return colour.red(), colour.green(), colour.blue()
+
+
+def test_video_corner_shows_while_connected_and_is_wiped_when_help_ends(
+    app: KioskController,
+) -> None:
+    c, corner = app, app.window.video
+    c.runtime.remote_help = RecordingHelper()
+    relay = PictureRelay(c.bridge.post)
+    c.runtime.remote_video = relay
+    relay.assistant_frame(picture_frame((20, 200, 40)))  # before anyone is connected
+    pump(0.05)
+    assert not corner.isVisibleTo(c.window) and corner.assistant.pixmap().isNull()
+    c.bridge.post(status("connected"))
+    pump(0.05)
+    relay.assistant_frame(picture_frame((20, 200, 40)))
+    relay.preview_frame(picture_frame((200, 30, 30)))
+    wait_until(lambda: not corner.preview.pixmap().isNull(), 10, "the preview")
+    assert corner.isVisibleTo(c.window)
+    r, g, b = centre(corner.assistant)
+    assert g > 160 and r < 60 and b < 80, (r, g, b)
+    r, g, b = centre(corner.preview)
+    assert r > 160 and g < 70 and b < 70, (r, g, b)
+    # in the window's bottom-right corner, inside it
+    central = c.window.centralWidget()
+    assert central is not None
+    assert corner.geometry().right() < central.width()
+    assert corner.geometry().right() > central.width() // 2
+    c.bridge.post(status("ended"))
+    pump(0.05)
+    assert not corner.isVisibleTo(c.window)
+    assert corner.assistant.pixmap().isNull() and corner.preview.pixmap().isNull()
+
+
+def test_the_session_ending_wipes_the_video_and_its_waiting_pictures(
+    app: KioskController,
+) -> None:
+    c, corner = app, app.window.video
+    c.runtime.remote_help = RecordingHelper()
+    relay = PictureRelay(lambda _e: None)  # the GUI never hears of these: they wait
+    c.runtime.remote_video = relay
+    c.bridge.post(status("connected"))
+    pump(0.05)
+    relay.preview_frame(picture_frame((200, 30, 30)))
+    picture = relay.take("preview")
+    assert picture is not None
+    corner.show_picture(picture)
+    relay.preview_frame(picture_frame((200, 30, 30)))  # one more waiting in the relay
+    code = next(i.code for i in c.runtime.items() if i.flow == "tax.invoice_check")
+    c.start_item(code)
+    c.feed(ev.Press("cancel"))  # the citizen leaves: the session ends
+    pump(0.05)
+    assert c.engine.session is None
+    assert not corner.isVisibleTo(c.window) and corner.preview.pixmap().isNull()
+    assert c.runtime.remote_video is None and relay.take("preview") is None

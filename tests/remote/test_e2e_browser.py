@@ -9,15 +9,12 @@ screens are not part of this test.)"""
 from __future__ import annotations
 
 import queue
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiortc.mediastreams import AudioStreamTrack
 from av import VideoFrame
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser
 
 from flows import events as ev
 from kiosk.remote import audit, masking
@@ -25,50 +22,12 @@ from kiosk.remote.client import RemoteHelp
 from kiosk.remote.media import MediaConfig, SyntheticCamera
 from kiosk.remote.notices import AssistStatus, ConsentRequested
 from offline.client import PlatformClient
+from tests.remote.browser import CENTRE_IS_RED, FRAMES_DECODED, RED, WAIT_MS, is_green, login
 from tests.remote.test_signalling import add_assistant
 from tests.remote.views import field, view
 from tests.sandbox_process import SandboxProcess, sandbox_fixture
 
 sandbox = sandbox_fixture(scope="module")
-CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/setup.sh); never `playwright install`
-WAIT_MS = 20_000
-RED = (220, 30, 30)
-GREEN_YUV = (150, 44, 21)  # Y, U, V of a green picture (BT.601)
-
-
-def write_y4m(path: Path, width: int = 320, height: int = 240, frames: int = 5) -> None:
-    y, u, v = GREEN_YUV
-    header = f"YUV4MPEG2 W{width} H{height} F15:1 Ip A1:1 C420jpeg\n".encode()
-    quarter = width * height // 4
-    frame = b"FRAME\n" + bytes([y]) * (width * height) + bytes([u]) * quarter + bytes([v]) * quarter
-    path.write_bytes(header + frame * frames)
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Browser]:
-    assert shutil.which(CHROMIUM), "install chromium (scripts/setup.sh does)"
-    camera = tmp_path / "green.y4m"
-    write_y4m(camera)
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={camera}",
-                "--autoplay-policy=no-user-gesture-required",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def next_of(posted: queue.Queue[object], kind: type, pred: Any = None) -> Any:
@@ -124,19 +83,15 @@ def test_kiosk_and_browser_console_end_to_end(
         assert next_of(posted, ev.AssistantJoined) == ev.AssistantJoined(request_id=21)
 
         # video, browser side: decoded frames and the kiosk's red in the middle
-        page.wait_for_function("async () => (await inbound())?.framesDecoded > 0", timeout=WAIT_MS)
-        page.wait_for_function(
-            "() => { const p = centerPixel(); return p && p[0] > 170 && p[1] < 80 && p[2] < 80; }",
-            timeout=WAIT_MS,
-        )
+        page.wait_for_function(FRAMES_DECODED, timeout=WAIT_MS)
+        page.wait_for_function(CENTRE_IS_RED, timeout=WAIT_MS)
         # video, kiosk side: the browser's fake camera is green
         page.wait_for_timeout(200)
         deadline = 50
         while not kiosk_colours and deadline:
             page.wait_for_timeout(100)
             deadline -= 1
-        r, g, b = kiosk_colours[-1]
-        assert g > 120 and r < 90 and b < 110, kiosk_colours[-1]
+        assert is_green(kiosk_colours[-1]), kiosk_colours[-1]
         # audio both ways: the browser receives the kiosk's Opus, the kiosk decodes the
         # fake microphone's
         page.wait_for_function(
@@ -185,17 +140,6 @@ def test_kiosk_and_browser_console_end_to_end(
     assert len([r for r in console_records if r["event"] == "intent.sent"]) == 1
 
 
-def login(browser: Browser, sandbox: SandboxProcess, aid: str) -> Page:
-    page = browser.new_page()
-    page.goto(sandbox.url + "/assist/console/")
-    page.fill("#aid", aid)
-    page.fill("#pw", "pw-" + aid * 4)
-    page.click("#login")
-    page.wait_for_selector("text=已连接", timeout=WAIT_MS)
-    page.check("#ready")
-    return page
-
-
 def test_transfer_between_two_browser_consoles(
     sandbox: SandboxProcess, browser: Browser, tmp_path: Path
 ) -> None:
@@ -232,14 +176,12 @@ def test_transfer_between_two_browser_consoles(
     try:
         first.click("text=接听", timeout=WAIT_MS)
         next_of(posted, ev.AssistantJoined)
-        first.wait_for_function("async () => (await inbound())?.framesDecoded > 0", timeout=WAIT_MS)
+        first.wait_for_function(FRAMES_DECODED, timeout=WAIT_MS)
         first.select_option("#transfer-skill", "yijianshi")
         first.click("#transfer")
         first.wait_for_selector("text=协助已结束（transfer）", timeout=WAIT_MS)
         second.click("text=接听", timeout=WAIT_MS)
-        second.wait_for_function(
-            "async () => (await inbound())?.framesDecoded > 0", timeout=WAIT_MS
-        )
+        second.wait_for_function(FRAMES_DECODED, timeout=WAIT_MS)
         second.wait_for_selector("#fields >> text=已填，不可见", timeout=WAIT_MS)
         assert "张三" not in second.inner_text("#in-session")
         second.click("#end")

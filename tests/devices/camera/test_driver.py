@@ -11,15 +11,14 @@ import random
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
-from devices.base import Backoff, DeviceState
+from devices.base import DeviceState
 from devices.camera.attempt import AttemptResult
 from devices.camera.driver import CameraCheck, FaceCamera
 from devices.camera.liveness import Challenge, Guidance, Phase, Thresholds
@@ -33,24 +32,6 @@ QUICK = Thresholds(retries=0, window=2.0)
 
 
 Events = EventRecorder
-
-
-@pytest.fixture
-def camera_factory() -> Iterator[Callable[..., FaceCamera]]:
-    made: list[FaceCamera] = []
-
-    def make(url: str, on_event: Any = None, **options: Any) -> FaceCamera:
-        cam = FaceCamera(
-            "camera", url, on_event, options=options, backoff=Backoff(base=0.05, cap=0.1)
-        )
-        made.append(cam)
-        return cam
-
-    try:
-        yield make
-    finally:
-        for cam in made:
-            cam.stop()
 
 
 def _video(path: Path, frames: list[Bgr], fps: float = 30.0) -> Path:
