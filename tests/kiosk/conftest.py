@@ -1,7 +1,0 @@
-"""Qt tests run offscreen (no display needed)."""
-
-from __future__ import annotations
-
-import os
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
