@@ -52,8 +52,9 @@ class EspeakSpeaker:
     def __init__(self, executable: str | None = None, rate: int = 150) -> None:
         self._exe = executable or shutil.which("espeak-ng")
         self._rate = rate
-        self._queue: queue.Queue[tuple[str, str] | None] = queue.Queue(maxsize=1)
+        self._queue: queue.Queue[tuple[str, str, int] | None] = queue.Queue(maxsize=1)
         self._current: subprocess.Popen[bytes] | None = None
+        self._generation = 0  # bumped by every say/stop
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="tts", daemon=True)
         self._thread.start()
@@ -65,19 +66,23 @@ class EspeakSpeaker:
     def say(self, text: str, language: str = "zh_CN") -> None:
         if not self._exe:
             return
-        self.stop()
+        generation = self.stop()
         with contextlib.suppress(queue.Empty):
             self._queue.get_nowait()  # drop a prompt that has not started yet
         try:
-            self._queue.put_nowait((text, language))
+            self._queue.put_nowait((text, language, generation))
         except queue.Full:
             log.debug("tts: prompt dropped (queue full)")
 
-    def stop(self) -> None:
+    def stop(self) -> int:
+        """Silence the prompt being spoken, or being started right now; returns the new
+        generation (a prompt started for an older one is stopped as soon as it exists)."""
         with self._lock:
-            proc = self._current
+            self._generation += 1
+            proc, generation = self._current, self._generation
         if proc is not None and proc.poll() is None:
             proc.terminate()
+        return generation
 
     def close(self) -> None:
         self.stop()
@@ -89,7 +94,7 @@ class EspeakSpeaker:
             job = self._queue.get()
             if job is None:
                 return
-            text, language = job
+            text, language, generation = job
             assert self._exe is not None
             cmd = [self._exe, "-v", VOICES.get(language, "en"), "-s", str(self._rate), text]
             try:
@@ -101,6 +106,9 @@ class EspeakSpeaker:
                 continue
             with self._lock:
                 self._current = proc
+                stale = generation != self._generation
+            if stale:  # a newer prompt (or stop) came while this one was starting
+                proc.terminate()
             proc.wait()
             with self._lock:
                 self._current = None

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import stat
+import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import pytest
+
+from kiosk.app import tts
 from kiosk.app.tts import EspeakSpeaker
 
 FAKE = """#!/bin/sh
@@ -16,7 +23,7 @@ while [ ! -e "{release}" ]; do sleep 0.01; done
 """
 
 
-def wait_for(pred: Callable[[], bool], limit: float = 5.0) -> bool:
+def wait_for(pred: Callable[[], bool], limit: float = 20.0) -> bool:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if pred():
@@ -49,3 +56,36 @@ def test_an_unstartable_voice_never_raises(tmp_path: Path) -> None:
     speaker.say("请放置身份证")  # the worker fails to start it and logs; the caller never knows
     speaker.say("请刷脸")
     speaker.close()
+
+
+def test_a_prompt_said_while_the_last_one_is_starting_still_replaces_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window between starting espeak-ng and recording it as the current prompt: a new
+    prompt said then used to wait behind the old one until it had finished."""
+    log, release = tmp_path / "said.log", tmp_path / "release"
+    exe = tmp_path / "espeak-ng"
+    exe.write_text(FAKE.format(log=log, release=release), encoding="utf-8")
+    exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
+    started, go_on = threading.Event(), threading.Event()
+
+    def popen_then_pause(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(*args, **kwargs)
+        if not started.is_set():
+            started.set()
+            go_on.wait(20)
+        return proc
+
+    monkeypatch.setattr(
+        tts, "subprocess", SimpleNamespace(Popen=popen_then_pause, DEVNULL=subprocess.DEVNULL)
+    )
+    speaker = EspeakSpeaker(executable=str(exe))
+    try:
+        speaker.say("请放置身份证")
+        assert started.wait(20)  # its process runs; the worker has not recorded it yet
+        speaker.say("请刷脸")
+        go_on.set()
+        assert wait_for(lambda: log.exists() and "请刷脸" in log.read_text("utf-8"))
+    finally:
+        release.touch()
+        speaker.close()
