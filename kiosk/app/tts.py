@@ -66,7 +66,7 @@ class EspeakSpeaker:
     def say(self, text: str, language: str = "zh_CN") -> None:
         if not self._exe:
             return
-        generation = self.stop()
+        generation = self._silence()
         with contextlib.suppress(queue.Empty):
             self._queue.get_nowait()  # drop a prompt that has not started yet
         try:
@@ -74,8 +74,11 @@ class EspeakSpeaker:
         except queue.Full:
             log.debug("tts: prompt dropped (queue full)")
 
-    def stop(self) -> int:
-        """Silence the prompt being spoken, or being started right now; returns the new
+    def stop(self) -> None:
+        self._silence()
+
+    def _silence(self) -> int:
+        """Stop the prompt being spoken, or being started right now; returns the new
         generation (a prompt started for an older one is stopped as soon as it exists)."""
         with self._lock:
             self._generation += 1
