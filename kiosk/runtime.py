@@ -140,6 +140,11 @@ class Runtime:
         for device in self.devices.values():
             device.start()
         self._load_cached_catalogue()
+        # help-session audit chains a crash left unqueued (docs/remote-help.md §4); before
+        # any session exists, so a live chain is never taken
+        from kiosk.remote.audit import recover_leftovers
+
+        recover_leftovers(self.help_audit_dir, self.outbox)
         self.sender.start()
         self._pool.submit(self._refresh_catalogue)
         self._heartbeat_stop.clear()
@@ -147,6 +152,11 @@ class Runtime:
             target=self._heartbeat_loop, name="heartbeat", daemon=True
         )
         self._heartbeat_thread.start()
+
+    @property
+    def help_audit_dir(self) -> Path:
+        """Where remote-help sessions keep their audit chains (``<sid>.jsonl``)."""
+        return Path(self.settings.outbox.path).with_name("remote-help")
 
     def stop(self) -> None:
         self._heartbeat_stop.set()
@@ -766,7 +776,7 @@ class Runtime:
             post,
             effect,
             allow=AllowList.from_flows(self.flows),
-            audit_dir=Path(self.settings.outbox.path).with_name("remote-help"),
+            audit_dir=self.help_audit_dir,
             skill=skill,
             context=context,
             outbox=self.outbox,  # the audit chain goes to the platform at session end

@@ -29,9 +29,10 @@ against the offer: the app gets ``DocumentReceived`` with the verified bytes, or
 ``DocumentRefused``; the assistant gets ``document.result``; both go in the audit chain.
 
 Audit upload: with an ``outbox``, the session's audit chain goes into it at session end
-(kind ``audit``, :func:`kiosk.remote.audit.upload_batches`, one idempotency key per batch:
+(kind ``audit``, :func:`kiosk.remote.audit.queue_chain`, one idempotency key per batch:
 ``rh-audit-<sid>-<n>``), so the sender delivers it to ``/api/v1/audit-events`` whenever the
-link allows; the file under ``audit_dir`` stays as the local copy.
+link allows; the file under ``audit_dir`` stays as the local copy, with a ``<sid>.queued``
+marker. A chain left without the marker (the kiosk died) is queued at the next start.
 
 Personal data: the assistant's typed values pass through to ``post`` only; nothing is
 logged but message types. The audit log (:mod:`kiosk.remote.audit`) holds ids and results.
@@ -47,7 +48,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +58,7 @@ from config.logs import Safe
 from flows import events as ev
 from flows.views import StepView
 from kiosk.remote import masking
-from kiosk.remote.audit import AuditFile, upload_batches
+from kiosk.remote.audit import AuditFile, file_time, mark_queued, queue_chain
 from kiosk.remote.envelope import EnvelopeError
 from kiosk.remote.notices import CallbackOffered, DocumentOffered
 from kiosk.remote.protocol import Deliver, KioskProtocol, MediaAnswer, Output, Send
@@ -316,15 +316,18 @@ class RemoteHelp:
             await asyncio.to_thread(self._upload_audit, self.sid, audit)
 
     def _upload_audit(self, sid: str, audit: AuditFile) -> None:
-        """Queue the session's audit chain for the platform (outbox writes are fsynced)."""
+        """Queue the session's audit chain for the platform (outbox writes are fsynced),
+        then mark the file queued; without the mark the next kiosk start queues it
+        (:func:`kiosk.remote.audit.recover_leftovers`), under the same keys."""
         assert self.outbox is not None
-        at = datetime.now(UTC).isoformat()
+        records = audit.chain.records
+        if not records:  # no file either
+            return
         try:
-            for n, batch in enumerate(upload_batches(audit.chain.records, at)):
-                key = f"rh-audit-{sid}-{n}"
-                self.outbox.enqueue("audit", sid, batch, idempotency_key=key)
-        except OutboxError as err:  # the file under audit_dir stays as the local copy
-            log.warning("help audit not queued", extra={"error": Safe(str(err))})
+            queue_chain(self.outbox, sid, records, file_time(audit.path))
+            mark_queued(audit.path, {"records": len(records), "by": "session_end"})
+        except (OutboxError, OSError) as err:  # the file stays; the next start queues it
+            log.warning("help audit not queued", extra={"error": Safe(type(err).__name__)})
 
     async def _start_media(self) -> None:
         """A (new) assistant joined: offer video and the data channel."""

@@ -172,6 +172,8 @@ def test_a_whole_help_session(
             outbox.close()
     (path,) = tmp_path.glob("*.jsonl")
     kiosk_records = audit.load(path)
+    # marked as queued: a later kiosk start does not hand it over again
+    assert path.with_suffix(audit.QUEUED_SUFFIX).exists()
     rec = audit.reconcile(kiosk_records, c.chain.records)
     assert rec.ok, rec
     assert "张三" not in path.read_text(encoding="utf-8")

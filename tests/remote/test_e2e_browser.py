@@ -2,25 +2,35 @@
 and the assistant console in headless Debian Chromium driven by Playwright with a fake
 camera and microphone. The request is routed; video is decoded on both sides (getStats and a
 pixel check in the browser, the mean colour of the fake camera at the kiosk), audio arrives
-both ways; the citizen consents, the assistant fills a field, the kiosk shows it, the
-citizen stops control, the session ends, and the audit chains reconcile. (The kiosk's Qt
-screens are not part of this test.)"""
+both ways; the citizen consents, the assistant fills a field, the kiosk shows it; the
+assistant pushes a PNG through the page's file input and push button, the kiosk receives it
+verified (the page's upload is the bytes the kiosk gets, by SHA-256) and the page shows it
+delivered; the citizen stops control, the session ends, and the audit chains reconcile.
+(The kiosk's Qt screens are not part of this test.)"""
 
 from __future__ import annotations
 
+import hashlib
 import queue
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 
 from aiortc.mediastreams import AudioStreamTrack
 from av import VideoFrame
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, FilePayload
 
 from flows import events as ev
 from kiosk.remote import audit, masking
 from kiosk.remote.client import RemoteHelp
 from kiosk.remote.media import MediaConfig, SyntheticCamera
-from kiosk.remote.notices import AssistStatus, ConsentRequested
+from kiosk.remote.notices import (
+    AssistStatus,
+    ConsentRequested,
+    DocumentOffered,
+    DocumentReceived,
+)
 from offline.client import PlatformClient
 from tests.remote.browser import CENTRE_IS_RED, FRAMES_DECODED, RED, WAIT_MS, is_green, login
 from tests.remote.test_signalling import add_assistant
@@ -35,6 +45,23 @@ def next_of(posted: queue.Queue[object], kind: type, pred: Any = None) -> Any:
         item = posted.get(timeout=WAIT_MS / 1000)
         if isinstance(item, kind) and (pred is None or pred(item)):
             return item
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A small, valid PNG of one colour (what an assistant would push: a picture)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    rows = b"".join(b"\0" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def mean_rgb(frame: VideoFrame) -> tuple[int, ...]:
@@ -121,6 +148,29 @@ def test_kiosk_and_browser_console_end_to_end(
         page.wait_for_selector("#fields >> text=128.50", timeout=WAIT_MS)  # the kiosk shows it
         page.wait_for_selector("#last-result >> text=已执行", timeout=WAIT_MS)
 
+        # a document pushed from the page's file input: uploaded to the platform by the
+        # page, offered by id and hash, fetched and verified by the kiosk
+        page.click("[data-scope=document]")
+        assert next_of(posted, ConsentRequested).scopes == {"document"}
+        helper.grant({"document"})
+        page.wait_for_selector("#scopes >> text=推送文档", timeout=WAIT_MS)
+        picture = png(8, 6, (0, 120, 200))
+        digest = hashlib.sha256(picture).hexdigest()
+        upload: FilePayload = {"name": "指南.png", "mimeType": "image/png", "buffer": picture}
+        page.set_input_files("#doc-file", files=[upload])
+        page.fill("#doc-title", "办事指南")
+        page.click("#push")
+        offered = next_of(posted, DocumentOffered)
+        assert (offered.sha256, offered.title) == (digest, "办事指南")
+        got = next_of(posted, DocumentReceived)
+        assert (got.doc_id, got.title, got.content_type) == (
+            offered.doc_id,
+            "办事指南",
+            "image/png",
+        )
+        assert hashlib.sha256(got.data).hexdigest() == digest and got.data == picture
+        page.wait_for_selector("#doc-status >> text=群众端已收到文档，校验通过", timeout=WAIT_MS)
+
         # the citizen stops control
         helper.stop()
         page.wait_for_selector("#holder >> text=群众", timeout=WAIT_MS)
@@ -137,7 +187,9 @@ def test_kiosk_and_browser_console_end_to_end(
     (path,) = (tmp_path / "audit").glob("*.jsonl")
     rec = audit.reconcile(audit.load(path), console_records)
     assert rec.ok, rec
-    assert len([r for r in console_records if r["event"] == "intent.sent"]) == 1
+    assert len([r for r in console_records if r["event"] == "intent.sent"]) == 2
+    kiosk_events = [(r["event"], r["data"].get("doc_id")) for r in audit.load(path)]
+    assert ("document.delivered", offered.doc_id) in kiosk_events
 
 
 def test_transfer_between_two_browser_consoles(
