@@ -1,58 +1,20 @@
-"""Layered configuration loading.
-
-Layers, lowest first: built-in defaults (``config/defaults.toml``) → site TOML file →
-machine TOML file → ``KIOSK_*`` environment variables → command-line overrides. Each
-layer is a nested mapping; later layers win key by key. Every leaf remembers which layer
-set it, so a validation error names the file (or variable) and key that caused it.
-
-Environment variables: ``KIOSK_<SECTION>__<KEY>`` (double underscore nests), e.g.
-``KIOSK_PLATFORM__URL=https://…`` or ``KIOSK_DEVICES__IDCARD__URL=/dev/ttyUSB0``.
-``KIOSK_CONFIG`` and ``KIOSK_SITE_CONFIG`` name the machine and site files instead of
-being settings themselves.
+"""Layered configuration loading: the layers of :mod:`config.layers`, merged and validated
+against :class:`config.schema.Settings`. An invalid value gives one :class:`ConfigError`
+naming the layer (file or variable) that set it, the key and the reason.
 """
 
 from __future__ import annotations
 
-import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
-from config.exit_codes import ExitCode
-from config.migrations import migrate
+from config.layers import ConfigError, Layer, gather_layers, merge_layers, source_of
 from config.schema import Settings
 
-DEFAULT_SITE_FILE = Path("/etc/quanban-kiosk/site.toml")
-DEFAULT_MACHINE_FILE = Path("/etc/quanban-kiosk/machine.toml")
-ENV_PREFIX = "KIOSK_"
-#: Environment variables that locate files rather than set keys.
-RESERVED_ENV = frozenset({"KIOSK_CONFIG", "KIOSK_SITE_CONFIG"})
-
-Path_ = tuple[str, ...]
-
-
-class ConfigError(Exception):
-    """An invalid configuration: names the source, the key and the reason."""
-
-    exit_code = ExitCode.CONFIG_ERROR
-
-    def __init__(self, source: str, key: str, reason: str) -> None:
-        self.source = source
-        self.key = key
-        self.reason = reason
-        where = f"{source}: {key}" if key else source
-        super().__init__(f"{where}: {reason}")
-
-
-@dataclass
-class Layer:
-    source: str  # a file path, "environment KIOSK_X" or "command line"
-    data: dict[str, Any]
+__all__ = ["ConfigError", "Layer", "LoadedSettings", "build", "load_settings"]
 
 
 @dataclass
@@ -62,99 +24,8 @@ class LoadedSettings:
     provenance: dict[str, str] = field(default_factory=dict)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as err:
-        raise ConfigError(str(path), "", "file not found") from err
-    except (PermissionError, IsADirectoryError, UnicodeDecodeError) as err:
-        raise ConfigError(str(path), "", f"cannot read file ({err.__class__.__name__})") from err
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(str(path), "", f"not valid TOML: {err}") from err
-
-
-def _file_layer(path: Path) -> Layer:
-    data = _read_toml(path)
-    try:
-        data = migrate(data)
-    except ValueError as err:
-        raise ConfigError(str(path), "config_version", str(err)) from err
-    return Layer(str(path), data)
-
-
-def default_layer() -> Layer:
-    text = resources.files("config").joinpath("defaults.toml").read_text(encoding="utf-8")
-    return Layer("built-in defaults", tomllib.loads(text))
-
-
-def env_layers(environ: Mapping[str, str]) -> list[Layer]:
-    """One layer per ``KIOSK_*`` variable so errors can name the exact variable."""
-    layers = []
-    for name in sorted(environ):
-        if not name.startswith(ENV_PREFIX) or name in RESERVED_ENV:
-            continue
-        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
-        if not all(parts):
-            raise ConfigError(f"environment {name}", "", "malformed variable name")
-        node: dict[str, Any] = {}
-        leaf = node
-        for part in parts[:-1]:
-            leaf = leaf.setdefault(part, {})
-        leaf[parts[-1]] = environ[name]
-        layers.append(Layer(f"environment {name}", node))
-    return layers
-
-
-def overrides_layer(pairs: list[str]) -> Layer:
-    """``key.sub=value`` pairs from ``--set``; the value is parsed as TOML when it can be."""
-    node: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError("command line", pair, "expected KEY=VALUE (e.g. ui.language=en)")
-        try:
-            value: Any = tomllib.loads(f"v = {raw}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = raw
-        parts = key.strip().split(".")
-        leaf = node
-        for part in parts[:-1]:
-            leaf = leaf.setdefault(part, {})
-        leaf[parts[-1]] = value
-    return Layer("command line", node)
-
-
-def _merge(
-    into: dict[str, Any], layer: Mapping[str, Any], source: str, prov: dict[Path_, str], at: Path_
-) -> None:
-    for key, value in layer.items():
-        here = (*at, str(key))
-        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
-            _merge(into[key], value, source, prov, here)
-            prov.setdefault(here, source)
-        elif isinstance(value, Mapping):
-            into[key] = {}
-            _merge(into[key], value, source, prov, here)
-            prov[here] = source
-        else:
-            into[key] = value
-            prov[here] = source
-
-
-def _source_of(loc: Path_, prov: Mapping[Path_, str]) -> str:
-    for n in range(len(loc), 0, -1):
-        if loc[:n] in prov:
-            return prov[loc[:n]]
-    return "built-in defaults"
-
-
 def build(layers: list[Layer]) -> LoadedSettings:
-    merged: dict[str, Any] = {}
-    prov: dict[Path_, str] = {}
-    for layer in layers:
-        _merge(merged, layer.data, layer.source, prov, ())
+    merged, prov = merge_layers(layers)
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as err:
@@ -165,7 +36,7 @@ def build(layers: list[Layer]) -> LoadedSettings:
             reason = "unknown key"
         elif reason.startswith("Value error, "):
             reason = reason[len("Value error, ") :]
-        raise ConfigError(_source_of(loc, prov), ".".join(loc), reason) from err
+        raise ConfigError(source_of(loc, prov), ".".join(loc), reason) from err
     return LoadedSettings(settings, {".".join(k): v for k, v in prov.items()})
 
 
@@ -176,19 +47,9 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     overrides: list[str] | None = None,
 ) -> LoadedSettings:
-    """Load all layers. A file named explicitly must exist; the default paths are optional."""
-    env = os.environ if environ is None else environ
-    layers = [default_layer()]
-    for explicit, env_name, default in (
-        (site_file, "KIOSK_SITE_CONFIG", DEFAULT_SITE_FILE),
-        (machine_file, "KIOSK_CONFIG", DEFAULT_MACHINE_FILE),
-    ):
-        chosen = explicit or (Path(env[env_name]) if env.get(env_name) else None)
-        if chosen is not None:
-            layers.append(_file_layer(chosen))
-        elif default.is_file():
-            layers.append(_file_layer(default))
-    layers.extend(env_layers(env))
-    if overrides:
-        layers.append(overrides_layer(overrides))
-    return build(layers)
+    """Load and validate all layers (see :func:`config.layers.gather_layers`)."""
+    return build(
+        gather_layers(
+            site_file=site_file, machine_file=machine_file, environ=environ, overrides=overrides
+        )
+    )

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from config.schema import CONFIG_VERSION
+#: The schema version this code reads (re-exported by :mod:`config.schema`). It lives here,
+#: not in the schema, so that layers can be read and migrated without importing pydantic.
+CONFIG_VERSION = 1
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 

@@ -1,8 +1,8 @@
 """Typed settings schema of a kiosk (pydantic v2).
 
 Every model forbids unknown keys so a typo in a TOML file is an error, not a silently
-ignored setting. ``CONFIG_VERSION`` is the schema version this code reads; older files are
-migrated by :mod:`config.migrations` before validation.
+ignored setting. ``CONFIG_VERSION`` (kept in :mod:`config.migrations`) is the schema
+version this code reads; older files are migrated there before validation.
 
 Devices are declared as ``{driver, url, options}``. The URL names the device the way
 pyserial's ``serial_for_url`` does (``/dev/ttyUSB0``, ``socket://host:port``, ``spy://…``,
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-CONFIG_VERSION = 1
+from config.migrations import CONFIG_VERSION
 
 #: URL schemes a device may be named by. Serial schemes are pyserial's own plus ``sim``
 #: (in-process emulators, see devices.urlhandler); the others are for printers, cameras

@@ -125,3 +125,35 @@ def test_migration_hook(monkeypatch: pytest.MonkeyPatch) -> None:
         migrate({"config_version": 1}, current=2)
     with pytest.raises(ValueError, match="non-negative integer"):
         migrate({"config_version": "one"})
+
+
+def test_ui_hints_come_from_the_raw_layers_and_fall_back_on_bad_values(tmp_path: Path) -> None:
+    from config.layers import UiHints, gather_layers, merge_layers, ui_hints
+
+    machine = tmp_path / "machine.toml"
+    machine.write_text('[ui]\nlanguage = "en"\nmode = "window"\nfullscreen = false\n')
+    layers = gather_layers(
+        machine_file=machine,
+        environ={"KIOSK_UI__ELDER_MODE_DEFAULT": "yes"},  # a string: validation decides later
+        overrides=["ui.mode=kiosk"],
+    )
+    assert ui_hints(merge_layers(layers)[0]) == UiHints(
+        language="en", mode="kiosk", fullscreen=False, elder=False
+    )
+    assert ui_hints({}) == UiHints()
+    assert ui_hints({"ui": {"language": "fr", "mode": 3}}) == UiHints()
+
+
+def test_the_layers_are_read_without_pydantic() -> None:
+    """kiosk run draws its first screen from them before pydantic is imported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, config, config.layers, config.logs\n"
+        "config.layers.ui_hints(config.layers.merge_layers(config.layers.gather_layers())[0])\n"
+        "assert 'pydantic' not in sys.modules, 'pydantic was imported'\n"
+        "from config import Settings\n"
+        "assert 'pydantic' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
