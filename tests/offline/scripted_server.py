@@ -80,11 +80,14 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             chunk = b"0" * 16384
+            sent = 0  # this answer's own count: an earlier, abandoned stream may still run
             try:
-                while script.streamed < total:
-                    part = chunk[: total - script.streamed]
+                while sent < total:
+                    part = chunk[: total - sent]
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
-                    script.streamed += len(part)
+                    sent += len(part)
+                    with script.lock:
+                        script.streamed += len(part)
                 self.wfile.write(b"0\r\n\r\n")
             except OSError:  # the client hung up
                 self.close_connection = True
