@@ -16,13 +16,12 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from flows.model import METHOD_DEVICE, FlowDef, Text
+from flows.model import METHOD_DEVICE, Availability, FlowDef, Text
 
 Category = Literal[
     "yijianshi", "self_service_24h", "tax", "certificate", "query", "cross_region", "benefit"
@@ -106,22 +105,6 @@ def parse_catalogue(text: str | bytes) -> Catalogue:
 def shipped_catalogue() -> Catalogue:
     text = resources.files("flows").joinpath("catalogue.json").read_text("utf-8")
     return parse_catalogue(text)
-
-
-@dataclass(frozen=True, slots=True)
-class Availability:
-    item_code: str
-    available: bool
-    reasons: tuple[str, ...] = ()  # machine-readable: "device_down:idcard", "offline", …
-    reason_text: Text | None = None
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "item_code": self.item_code,
-            "available": self.available,
-            "reasons": list(self.reasons),
-            "reason_text": self.reason_text.as_dict() if self.reason_text else None,
-        }
 
 
 _DEVICE_NAMES = {

@@ -58,6 +58,24 @@ class Text:
 
 
 @dataclass(frozen=True, slots=True)
+class Availability:
+    """Whether a catalogue item can be started now, and why not (flows.catalogue)."""
+
+    item_code: str
+    available: bool
+    reasons: tuple[str, ...] = ()  # machine-readable: "device_down:idcard", "offline", …
+    reason_text: Text | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "item_code": self.item_code,
+            "available": self.available,
+            "reasons": list(self.reasons),
+            "reason_text": self.reason_text.as_dict() if self.reason_text else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Choice:
     value: str
     label: Text

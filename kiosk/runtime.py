@@ -40,10 +40,10 @@ from devices.base import Device, DeviceEvent, DeviceState, StatusChanged
 from devices.errors import DeviceError
 from devices.registry import build_device
 from flows import events as ev
-from flows.catalogue import Availability, CatalogItem, Catalogue, availability, parse_catalogue
+from flows.catalogue import CatalogItem, Catalogue, availability, parse_catalogue
 from flows.catalogue import shipped_catalogue as flows_shipped_catalogue
 from flows.loader import shipped_flows
-from flows.model import FlowDef
+from flows.model import Availability, FlowDef
 from offline.catalog_cache import CatalogCache
 from offline.client import PlatformClient
 from offline.errors import PlatformError, PlatformRejectedError, PlatformUnavailableError

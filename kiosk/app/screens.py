@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from flows.catalogue import Availability, CatalogItem
 from flows.model import Text
 from kiosk.app.search import SearchEntry, build_index, search
 from kiosk.app.theme import Theme
@@ -33,6 +32,7 @@ from kiosk.app.widgets.keypad import KeypadInput
 
 if TYPE_CHECKING:  # imported where used: the home screen's first paint needs no flow engine
     from flows import events as ev
+    from flows.model import Availability
     from flows.views import ChoiceView, FieldView, StepView
 
 #: Home categories in display order: (key, zh_CN, en, catalogue categories shown there).
@@ -163,6 +163,23 @@ def qr_pixmap(payload: str, size: int = 220) -> QPixmap:
     return QPixmap.fromImage(image).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio)
 
 
+class HomeItem(Protocol):
+    """What the home screen needs of a catalogue item: a validated
+    :class:`flows.catalogue.CatalogItem`, or a :class:`flows.shipped.HomeEntry` for the
+    first screen."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def name_en(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def keywords(self) -> tuple[str, ...]: ...
+
+
 class HomeScreen(QWidget):
     """Categories, the services of the chosen one, search, elder mode and language."""
 
@@ -174,7 +191,7 @@ class HomeScreen(QWidget):
         super().__init__()
         self._language = language
         self._theme = theme
-        self._items: list[CatalogItem] = []
+        self._items: list[HomeItem] = []
         self._availability: dict[str, Availability] = {}
         self._index: list[SearchEntry] | None = None
         self._index_for: tuple[str, ...] = ()
@@ -226,7 +243,7 @@ class HomeScreen(QWidget):
         self.item_buttons: dict[str, QPushButton] = {}
         self.columns = 3
 
-    def set_items(self, items: Sequence[CatalogItem], avail: Sequence[Availability]) -> None:
+    def set_items(self, items: Sequence[HomeItem], avail: Sequence[Availability]) -> None:
         self._items = list(items)
         self._availability = {a.item_code: a for a in avail}
         self.redraw()

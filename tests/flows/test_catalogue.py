@@ -168,3 +168,13 @@ def test_bad_catalogue(text: str, message: str) -> None:
 def test_catalogue_parser_never_crashes(raw: bytes | str) -> None:
     with contextlib.suppress(CatalogueError):
         parse_catalogue(raw)
+
+
+def test_the_first_screens_unvalidated_entries_match_the_validated_catalogue() -> None:
+    from flows.catalogue import shipped_catalogue
+    from flows.shipped import HomeEntry, shipped_home_entries
+
+    assert shipped_home_entries() == tuple(
+        HomeEntry(i.code, i.name, i.name_en, i.category, i.keywords)
+        for i in shipped_catalogue().items
+    )
