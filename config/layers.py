@@ -196,13 +196,27 @@ def ui_hints(merged: Mapping[str, Any]) -> UiHints:
         return UiHints()
     default = UiHints()
 
-    def pick(key: str, allowed: tuple[Any, ...], fallback: Any) -> Any:
+    def word(key: str, allowed: tuple[str, ...], fallback: str) -> str:
         value = ui.get(key, fallback)
-        return value if value in allowed and type(value) is type(fallback) else fallback
+        return value if isinstance(value, str) and value in allowed else fallback
+
+    def flag(key: str, fallback: bool) -> bool:
+        # the values pydantic's lax bool accepts (KIOSK_* variables are strings)
+        value = ui.get(key, fallback)
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        return False if text in _FALSE else fallback
 
     return UiHints(
-        language=pick("language", ("zh_CN", "en"), default.language),
-        mode=pick("mode", ("kiosk", "window"), default.mode),
-        fullscreen=pick("fullscreen", (True, False), default.fullscreen),
-        elder=pick("elder_mode_default", (True, False), default.elder),
+        language=word("language", ("zh_CN", "en"), default.language),
+        mode=word("mode", ("kiosk", "window"), default.mode),
+        fullscreen=flag("fullscreen", default.fullscreen),
+        elder=flag("elder_mode_default", default.elder),
     )
+
+
+_TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
+_FALSE = frozenset({"0", "false", "f", "no", "n", "off"})

@@ -37,8 +37,8 @@ from PySide6.QtWidgets import (
 )
 
 from config.logs import Safe
-from flows.catalogue import Availability, shipped_catalogue
-from flows.model import IdleSpec, Text
+from flows.model import Availability, IdleSpec, Text
+from flows.shipped import shipped_home_entries
 from kiosk.app.assist_documents import DocumentBar
 from kiosk.app.lockdown import CornerTapDetector, LockdownFilter
 from kiosk.app.qt_bridge import EventBridge
@@ -212,6 +212,7 @@ class KioskController(QObject):
 
     session_ended = Signal(str)
     screen_shown = Signal(str)  # "home" | step type | "out_of_service"
+    started = Signal()  # the runtime is up: devices, platform link, outbox, flows
 
     def __init__(
         self,
@@ -343,6 +344,7 @@ class KioskController(QObject):
         if self.engine.session is None:
             self.show_home()
         self.home.warm_index()
+        self.started.emit()
 
     def stop(self) -> None:
         self._tick.stop()
@@ -397,6 +399,15 @@ class KioskController(QObject):
         self.home.redraw()
         self.step.redraw()
 
+    def apply_preferences(self, *, language: str, elder: bool) -> None:
+        """The validated settings' language and elder mode, when they arrive after the first
+        screen was drawn from unvalidated hints (``kiosk run``, kiosk.app.launch)."""
+        theme = ELDER if elder else NORMAL
+        if language == self.language and theme.name == self.theme.name:
+            return
+        self.language, self.theme = language, theme
+        self.apply_theme()
+
     def toggle_elder(self) -> None:
         self.theme = NORMAL if self.theme.name == "elder" else ELDER
         if self.booted:
@@ -434,8 +445,9 @@ class KioskController(QObject):
 
     def refresh_home(self) -> None:
         if not self.booted:
-            # first paint: the shipped catalogue, every service "starting"
-            items = shipped_catalogue().items
+            # first paint: the shipped catalogue (read without validation), every service
+            # "starting"; the runtime's validated catalogue replaces it at boot
+            items = shipped_home_entries()
             starting = Text("正在启动…", "Starting…")
             self.home.set_items(
                 items, [Availability(i.code, False, ("starting",), starting) for i in items]

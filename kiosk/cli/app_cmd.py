@@ -10,14 +10,13 @@ always does that.
 from __future__ import annotations
 
 import os
-import signal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from config import ExitCode
-from kiosk.cli.common import err, out, settings_of, start_file_logging
+from kiosk.cli.common import err, out, state
 
 
 def run(
@@ -30,40 +29,21 @@ def run(
     ] = False,
 ) -> None:
     """Run the kiosk app with the configured devices and platform."""
-    settings = settings_of(ctx).settings
-    start_file_logging(ctx)
-    if settings.platform.secret_file is None:
-        err.print("config error: platform.secret_file is not set (enrol the kiosk first)")
-        raise typer.Exit(int(ExitCode.CONFIG_ERROR))
-    from kiosk.app.qt_setup import application
-    from kiosk.app.shell import KioskController
-    from kiosk.app.tts import EspeakSpeaker
+    from kiosk.app.launch import RunOptions, run_kiosk
 
-    app = application()
-    speaker = EspeakSpeaker()
-
-    def runtime(post: Any) -> Any:
-        from kiosk.runtime import Runtime  # after the first paint (see KioskController.start)
-
-        return Runtime(settings, post, speak=speaker.say)
-
-    controller = KioskController(
-        runtime,
-        speaker=speaker,
-        mode=mode or settings.ui.mode,
-        language=settings.ui.language,
-        elder=settings.ui.elder_mode_default,
-        technician_pin=settings.ui.technician_pin,
+    cli = state(ctx)
+    code = run_kiosk(
+        RunOptions(
+            config=cli.config,
+            site=cli.site,
+            overrides=list(cli.overrides),
+            log_level=cli.log_level,
+            mode=mode,
+            windowed=windowed,
+        )
     )
-    full = settings.ui.fullscreen and not windowed
-    if full:
-        from PySide6.QtCore import Qt
-
-        app.setOverrideCursor(Qt.CursorShape.BlankCursor)  # touch kiosks show no cursor
-    controller.start(fullscreen=full, lockdown=full)
-    _quit_on_signals(app)
-    app.exec()
-    controller.stop()
+    if code:
+        raise typer.Exit(code)
 
 
 def demo(
@@ -82,6 +62,7 @@ def demo(
     cut the network. Without a display it writes screenshots of every main screen."""
     headless = not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
     from kiosk.app.devpanel import DevPanel
+    from kiosk.app.launch import quit_on_signals
     from kiosk.app.qt_setup import application
     from kiosk.app.shell import KioskController
     from kiosk.app.tour import DriveError, screenshot_tour
@@ -114,19 +95,8 @@ def demo(
         controller.start()
         panel.move(controller.window.x() + controller.window.width() + 10, controller.window.y())
         panel.show()
-        _quit_on_signals(app)
+        quit_on_signals(app)
         out.print("the kiosk is running; close the developer panel or press Ctrl-C to stop")
         app.setQuitOnLastWindowClosed(True)
         app.exec()
         controller.stop()
-
-
-def _quit_on_signals(app: Any) -> None:
-    """SIGTERM and Ctrl-C end the Qt loop (a timer lets Python run its signal handlers)."""
-    from PySide6.QtCore import QTimer
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: app.quit())
-    timer = QTimer(app)
-    timer.timeout.connect(lambda: None)
-    timer.start(250)

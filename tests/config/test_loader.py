@@ -129,19 +129,22 @@ def test_migration_hook(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_ui_hints_come_from_the_raw_layers_and_fall_back_on_bad_values(tmp_path: Path) -> None:
     from config.layers import UiHints, gather_layers, merge_layers, ui_hints
+    from config.loader import build
 
     machine = tmp_path / "machine.toml"
     machine.write_text('[ui]\nlanguage = "en"\nmode = "window"\nfullscreen = false\n')
     layers = gather_layers(
         machine_file=machine,
-        environ={"KIOSK_UI__ELDER_MODE_DEFAULT": "yes"},  # a string: validation decides later
+        environ={"KIOSK_UI__ELDER_MODE_DEFAULT": "Yes"},  # a string, read as pydantic would
         overrides=["ui.mode=kiosk"],
     )
-    assert ui_hints(merge_layers(layers)[0]) == UiHints(
-        language="en", mode="kiosk", fullscreen=False, elder=False
-    )
+    hints = ui_hints(merge_layers(layers)[0])
+    assert hints == UiHints(language="en", mode="kiosk", fullscreen=False, elder=True)
+    validated = build(layers).settings.ui
+    assert (validated.language, validated.mode, validated.fullscreen) == ("en", "kiosk", False)
+    assert validated.elder_mode_default is True
     assert ui_hints({}) == UiHints()
-    assert ui_hints({"ui": {"language": "fr", "mode": 3}}) == UiHints()
+    assert ui_hints({"ui": {"language": "fr", "mode": 3, "fullscreen": "maybe"}}) == UiHints()
 
 
 def test_the_layers_are_read_without_pydantic() -> None:
