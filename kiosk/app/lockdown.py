@@ -13,18 +13,29 @@
 
 from __future__ import annotations
 
+import functools
+
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
 
-BLOCKED_KEYS = {
-    Qt.Key.Key_Tab,
-    Qt.Key.Key_Escape,
-    Qt.Key.Key_Meta,
-    Qt.Key.Key_Super_L,
-    Qt.Key.Key_Super_R,
-    Qt.Key.Key_Menu,
-    *(getattr(Qt.Key, f"Key_F{i}") for i in range(1, 13)),
-}
+
+@functools.cache
+def blocked_keys() -> frozenset[Qt.Key]:
+    """Keys swallowed on their own (built on first use: PySide6 builds its 471-member
+    ``Qt.Key`` enum on first access, 40 ms that need not delay the first screen)."""
+    return frozenset(
+        {
+            Qt.Key.Key_Tab,
+            Qt.Key.Key_Escape,
+            Qt.Key.Key_Meta,
+            Qt.Key.Key_Super_L,
+            Qt.Key.Key_Super_R,
+            Qt.Key.Key_Menu,
+            *(getattr(Qt.Key, f"Key_F{i}") for i in range(1, 13)),
+        }
+    )
+
+
 BLOCKED_MODIFIERS = (
     Qt.KeyboardModifier.AltModifier
     | Qt.KeyboardModifier.MetaModifier
@@ -43,7 +54,7 @@ class LockdownFilter(QObject):
         kind = event.type()
         if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease, QEvent.Type.ShortcutOverride):
             assert isinstance(event, QKeyEvent)
-            if event.modifiers() & BLOCKED_MODIFIERS or Qt.Key(event.key()) in BLOCKED_KEYS:
+            if event.modifiers() & BLOCKED_MODIFIERS or Qt.Key(event.key()) in blocked_keys():
                 self.blocked += 1
                 return True
         if kind == QEvent.Type.ContextMenu:

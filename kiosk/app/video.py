@@ -17,7 +17,7 @@ Personal data: the preview is the citizen's face. It is drawn, never saved or lo
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from kiosk.remote.video import Picture
@@ -50,9 +50,7 @@ class VideoCorner(QWidget):
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setStyleSheet("background: black;")
         layout.addWidget(self.preview, 0, Qt.AlignmentFlag.AlignRight)
-        self.adjustSize()
-        self.hide()
-        parent.installEventFilter(self)  # follow the window's size
+        self.hide()  # sized and placed when first shown (_place); nothing to lay out before
 
     def show_picture(self, picture: Picture) -> None:
         label = self.assistant if picture.source == "assistant" else self.preview
@@ -74,14 +72,20 @@ class VideoCorner(QWidget):
             self._place()
             self.show()
             self.raise_()
+            parent = self.parentWidget()
+            if parent is not None:  # follow the window's size while shown (only then:
+                parent.installEventFilter(self)  # each filtered event costs a Python call)
 
     def wipe(self) -> None:
+        parent = self.parentWidget()
+        if parent is not None:
+            parent.removeEventFilter(self)
         self.hide()
         self.assistant.clear()
         self.preview.clear()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-        if watched is self.parentWidget() and event.type() == QEvent.Type.Resize:
+        if isinstance(event, QResizeEvent) and watched is self.parentWidget():
             self._place()
         return False
 
