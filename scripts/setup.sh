@@ -61,3 +61,9 @@ fi
 # out of git; devices/camera/landmarks.py explains why); quick when it is already there.
 .venv/bin/python -m devices.camera.landmarks install >/dev/null \
   || { echo "setup: the face landmark model did not install" >&2; exit 1; }
+
+# Bytecode for the project's own modules, as a pip-installed kiosk has it: the checkout is
+# installed editable, and with PYTHONDONTWRITEBYTECODE set Python would compile every module
+# at every start (quick when nothing changed; a changed module is recompiled in memory).
+.venv/bin/python -m compileall -q config devices flows kiosk offline printing sandbox >/dev/null \
+  || { echo "setup: the project's modules did not compile" >&2; exit 1; }
