@@ -25,7 +25,18 @@
    same solid red as the synthetic camera, or with ``--face`` the synthetic face photo
    (a real picture costs the VP8 encoder more than a flat one).
 
-Run: ``.venv/bin/python -m bench.remote_help [--rounds N] [--seconds S] [--app-path [--face]]``.
+   ``--audio speaker`` (with ``--app-path``) plays the console's Opus on the app's
+   :class:`~kiosk.remote.audio.Speaker`; ``--audio both`` also sends a
+   :func:`~kiosk.remote.audio.open_microphone` track instead of aiortc's silence. Both are
+   on ALSA's ``file`` plugin over a ``null`` slave (tests/remote/alsa.py; no sound card
+   here): a 440 Hz tone is captured, what is played goes to a temporary file. The null
+   slave paces neither direction like a card: the speaker's writes never wait (its cost is
+   real: the frames come at the network's pace), but capture hands over one sample per
+   read, well below 48,000 a second (printed), which makes PyAV and aiortc's player
+   thread spin: the ``both`` figure overstates the microphone and needs a real card.
+
+Run: ``.venv/bin/python -m bench.remote_help [--rounds N] [--seconds S]
+[--app-path [--face] [--audio speaker|both]]``.
 """
 
 from __future__ import annotations
@@ -33,6 +44,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import queue
 import resource
 import statistics
@@ -250,7 +262,47 @@ async def _console_peer() -> None:
     await pc.close()
 
 
-async def _kiosk_call(seconds: float, app_path: bool = False, face: bool = False) -> None:
+def _counting(inner: Any) -> Any:
+    """``inner`` (an audio track), counting in ``samples`` what the sender takes."""
+    from aiortc.mediastreams import MediaStreamTrack
+
+    class Counting(MediaStreamTrack):
+        kind = "audio"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.samples = 0
+
+        async def recv(self) -> Any:
+            frame = await inner.recv()
+            self.samples += frame.samples
+            return frame
+
+        def stop(self) -> None:
+            super().stop()
+            inner.stop()
+
+    return Counting()
+
+
+def _alsa_audio(seconds: float, microphone: bool) -> tuple[Any, Any]:
+    """The app's speaker and microphone on ALSA's file plugin (see the module docstring)."""
+    from kiosk.remote.audio import Speaker, open_microphone
+    from tests.remote.alsa import MICROPHONE, SPEAKER, write_config, write_tone
+
+    files = write_config(Path(tempfile.mkdtemp(prefix="bench-rh-alsa-")))
+    write_tone(files.captured, seconds=seconds + 30)
+    os.environ["ALSA_CONFIG_PATH"] = str(files.config)  # this process only
+    if not microphone:
+        from aiortc.mediastreams import AudioStreamTrack
+
+        return Speaker(SPEAKER), _counting(AudioStreamTrack())
+    return Speaker(SPEAKER), _counting(open_microphone(MICROPHONE))
+
+
+async def _kiosk_call(
+    seconds: float, app_path: bool = False, face: bool = False, audio: str | None = None
+) -> None:
     from aiortc.mediastreams import AudioStreamTrack, MediaStreamTrack
 
     from kiosk.remote.media import KioskMedia, MediaConfig, SyntheticCamera
@@ -271,8 +323,17 @@ async def _kiosk_call(seconds: float, app_path: bool = False, face: bool = False
         if app_path:
             device, relay, camera = _app_camera(config, face)
             on_frame = relay.assistant_frame
+        speaker: Any = None
+        microphone: Any = AudioStreamTrack()
+        if audio:
+            speaker, microphone = _alsa_audio(seconds, microphone=audio == "both")
         kiosk = KioskMedia(
-            config, camera, microphone=AudioStreamTrack(), on_message=print, on_frame=on_frame
+            config,
+            camera,
+            microphone=microphone,
+            on_message=print,
+            on_frame=on_frame,
+            speaker=speaker,
         )
         t0 = time.monotonic()
         offer = await kiosk.offer()
@@ -292,14 +353,20 @@ async def _kiosk_call(seconds: float, app_path: bool = False, face: bool = False
         )
         await asyncio.sleep(2.0)  # let the bandwidth estimate settle
         frames0, cpu0 = kiosk.stats.frames_received, resource.getrusage(resource.RUSAGE_SELF)
+        played0 = speaker.samples_written if speaker is not None else 0
+        captured0 = getattr(microphone, "samples", 0)
         w0 = time.monotonic()
         await asyncio.sleep(seconds)
         cpu1, wall = resource.getrusage(resource.RUSAGE_SELF), time.monotonic() - w0
+        played = (speaker.samples_written - played0) / wall if speaker is not None else 0
+        captured = (getattr(microphone, "samples", 0) - captured0) / wall
         used = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
         fps = (kiosk.stats.frames_received - frames0) / wall
         path = (
             ("app path, " + ("face photo" if face else "red picture")) if app_path else "synthetic"
         )
+        if audio:
+            path += ", ALSA speaker" + (" + microphone" if audio == "both" else "")
         print(
             f"kiosk process CPU ({path}), two-way 640×480@15 VP8 + Opus: "
             f"{100 * used / wall:5.1f} % of one core over {wall:.0f} s; "
@@ -308,6 +375,10 @@ async def _kiosk_call(seconds: float, app_path: bool = False, face: bool = False
         )
         if relay is not None:
             print(f"app pictures converted: {relay.converted} ({relay.converted / wall:.1f}/s)")
+        if audio:
+            print(f"speaker: {played:,.0f} samples/s written, {speaker.frames_dropped} dropped")
+        if audio == "both":
+            print(f"microphone: {captured:,.0f} samples/s sent (a card gives 48,000)")
         await kiosk.close()
     finally:
         if device is not None:
@@ -359,13 +430,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--app-path", action="store_true", help="the app's camera and pictures")
     parser.add_argument("--face", action="store_true", help="with --app-path: a face photo")
+    parser.add_argument(
+        "--audio", choices=("speaker", "both"), help="with --app-path: the ALSA audio devices"
+    )
     parser.add_argument("--console-peer", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.console_peer:
         asyncio.run(_console_peer())
         return
     if args.app_path:  # the media figure only, along the app's path
-        asyncio.run(_kiosk_call(args.seconds, app_path=True, face=args.face))
+        asyncio.run(_kiosk_call(args.seconds, app_path=True, face=args.face, audio=args.audio))
         return
     pure(args.rounds * 4)
     signalling(args.rounds)

@@ -180,7 +180,7 @@ class UiConfig(_Strict):
 
 
 class RemoteHelpConfig(_Strict):
-    """Remote video help (远程帮办, docs/remote-help.md): the call's video."""
+    """Remote video help (远程帮办, docs/remote-help.md): the call's video and audio."""
 
     #: False: the help session carries no media (control and the masked view only).
     video: bool = True
@@ -190,6 +190,13 @@ class RemoteHelpConfig(_Strict):
     max_bitrate_kbps: int = Field(default=500, ge=50, le=4000)
     #: Pictures a second converted for the app's video corner and local preview.
     picture_fps: float = Field(default=10.0, gt=0, le=30)
+    #: Two-way audio with the call's video: the assistant's voice on ``speaker``, the
+    #: citizen's from ``microphone`` (ALSA PCM names: "default", "plughw:1,0", or a name
+    #: defined in /etc/asound.conf). A device that does not open leaves that direction
+    #: silent; the video goes on. False: no audio devices are opened.
+    audio: bool = True
+    speaker: str = Field(default="default", min_length=1, max_length=200)
+    microphone: str = Field(default="default", min_length=1, max_length=200)
 
 
 class Settings(_Strict):

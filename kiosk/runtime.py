@@ -769,6 +769,24 @@ class Runtime:
                 "camera": camera,
                 "on_frame": relay.assistant_frame,
             }
+            if cfg.audio:
+                # the assistant's voice on the speaker, the citizen's from the microphone
+                # (ALSA, opened on the remote-help side; one that fails leaves the call silent
+                # that way, video goes on)
+                speaker_name, microphone_name = cfg.speaker, cfg.microphone
+
+                def speaker() -> Any:
+                    from kiosk.remote.audio import Speaker
+
+                    return Speaker(speaker_name)
+
+                def microphone() -> Any:
+                    from kiosk.remote.audio import open_microphone
+
+                    return open_microphone(microphone_name)
+
+                video["speaker"] = speaker
+                video["microphone"] = microphone
 
         # The app reaches the session here (banner, consent dialog, views, stop, end).
         self.remote_help = RemoteHelp(

@@ -20,6 +20,7 @@ APT_PACKAGES=(
   nodejs                                     # runs the assistant console's rh.js in tests (remote help)
   coturn                                     # TURN relay for remote help (relay-only media test)
   chromium                                   # headless browser for the assistant console e2e test
+  libasound2-data                            # ALSA configuration (/usr/share/alsa): remote-help speaker and microphone
 )
 
 missing=()

@@ -21,6 +21,12 @@ joins gets a WebRTC offer (``media.offer`` envelope; TURN credentials from the h
 request); once the ``rh/1`` data channel is open, envelopes go there instead of the socket.
 Remote video frames go to ``on_frame`` on the remote-help thread.
 
+Audio: ``microphone`` and ``speaker`` are factories (:func:`kiosk.remote.audio.open_microphone`,
+:class:`kiosk.remote.audio.Speaker`) called off the loop each time media starts. One that
+raises leaves that direction out (``audio_status`` says ``unavailable``, the log says
+which role and the error type); the call and its video go on, and the offer's audio
+direction tells the console.
+
 Documents: on ``DocumentOffered`` (an ``intent.document`` the citizen's ``document`` consent
 allowed) the session fetches the file from the platform over the signed client
 (``GET /api/v1/assist/requests/{sid}/documents/{doc_id}``, at most ``max_document_bytes``,
@@ -49,7 +55,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
@@ -74,6 +80,7 @@ if TYPE_CHECKING:  # aiortc is imported only when a session has media (it loads 
     from aiortc.mediastreams import MediaStreamTrack
     from av import VideoFrame
 
+    from kiosk.remote.audio import Speaker
     from kiosk.remote.media import KioskMedia
     from kiosk.remote.media_config import MediaConfig
     from offline.outbox import Outbox
@@ -81,6 +88,7 @@ if TYPE_CHECKING:  # aiortc is imported only when a session has media (it loads 
 log = logging.getLogger(__name__)
 
 Post = Callable[[object], None]
+_T = TypeVar("_T")
 TICK_S = 1.0
 #: The largest document the kiosk takes from the assistant (a few pages of PDF).
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
@@ -103,6 +111,7 @@ class RemoteHelp:
         camera: Callable[[MediaConfig], MediaStreamTrack] | None = None,
         microphone: Callable[[], MediaStreamTrack] | None = None,
         on_frame: Callable[[VideoFrame], None] | None = None,
+        speaker: Callable[[], Speaker] | None = None,
         max_document_bytes: int = MAX_DOCUMENT_BYTES,
         outbox: Outbox | None = None,
     ) -> None:
@@ -118,6 +127,9 @@ class RemoteHelp:
         self.media_config = media
         self.camera = camera
         self.microphone = microphone
+        self.speaker = speaker
+        #: "ok" | "unavailable" per audio role asked for, as of the last media start
+        self.audio_status: dict[str, str] = {}
         self.on_frame = on_frame
         self.max_document_bytes = max_document_bytes
         self.outbox = outbox
@@ -338,11 +350,35 @@ class RemoteHelp:
         await self._stop_media()
         config = self.media_config
         camera = self.camera(config) if self.camera else SyntheticCamera(config, (40, 40, 40))
+        microphone = await self._open_audio("microphone", self.microphone)
+        speaker = await self._open_audio("speaker", self.speaker)
         self.media = KioskMedia(
-            config, camera, on_message=self._channel_message, on_frame=self.on_frame
+            config,
+            camera,
+            microphone,
+            on_message=self._channel_message,
+            on_frame=self.on_frame,
+            speaker=speaker,
+            receive_audio=self.speaker is None or speaker is not None,
         )
         offer = await self.media.offer()
         await self._handle(self.proto.media_offer(offer["sdp"], self.clock()))
+
+    async def _open_audio(self, role: str, factory: Callable[[], _T] | None) -> _T | None:
+        """Open one audio device off the loop; a failure leaves that direction silent."""
+        if factory is None:
+            return None
+        try:
+            device = await asyncio.to_thread(factory)
+        except Exception as err:  # any device trouble: the call goes on without it
+            log.warning(
+                "help audio device not opened",
+                extra={"role": Safe(role), "error": Safe(type(err).__name__)},
+            )
+            self.audio_status[role] = "unavailable"
+            return None
+        self.audio_status[role] = "ok"
+        return device
 
     async def _stop_media(self) -> None:
         media, self.media = self.media, None

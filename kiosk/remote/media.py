@@ -16,9 +16,12 @@ with all ICE candidates inside (aiortc does not trickle); the answer comes back 
 :meth:`KioskMedia.accept_answer`. Both travel over the platform WebSocket, which is what
 binds the DTLS fingerprints to the authenticated peer. The data channel is labelled
 ``rh/1``, ordered, and carries envelope text (kiosk/remote/envelope.py). Defaults: VP8
-(cheaper than libx264 here), 640×480 at 15 fps, bitrate capped at 500 kbps; Opus audio
-(the kiosk's microphone track when given; the assistant's audio is received and counted —
-playing it on the speaker is the app's part).
+(cheaper than libx264 here), 640×480 at 15 fps, bitrate capped at 500 kbps; Opus audio:
+the kiosk's microphone track when given, and the assistant's audio decoded, counted and
+handed to the ``speaker`` when given (:class:`kiosk.remote.audio.Speaker`, which writes on
+its own thread). The offer's audio direction says what the kiosk can do
+(:func:`kiosk.remote.audio.audio_direction`): ``receive_audio=False`` (a speaker that did
+not open) makes it ``sendonly`` or ``inactive``, so the console knows it is not heard.
 
 Personal data: the citizen's face and voice. Nothing is recorded; frames are not kept.
 """
@@ -43,8 +46,9 @@ from aiortc import (
 )
 from aiortc.codecs import vpx
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, VideoStreamTrack
-from av import VideoFrame
+from av import AudioFrame, VideoFrame
 
+from kiosk.remote.audio import Speaker, audio_direction
 from kiosk.remote.media_config import MediaConfig
 
 __all__ = ["CHANNEL", "KioskMedia", "MediaConfig", "MediaStats", "SyntheticCamera"]
@@ -96,10 +100,14 @@ class KioskMedia:
         *,
         on_message: Callable[[str], None],
         on_frame: Callable[[VideoFrame], None] | None = None,
+        speaker: Speaker | None = None,
+        receive_audio: bool = True,
     ) -> None:
         self.config = config
         self.camera = camera
         self.microphone = microphone
+        self.speaker = speaker
+        self.receive_audio = receive_audio
         self.on_message = on_message
         self.on_frame = on_frame
         self.stats = MediaStats()
@@ -134,13 +142,15 @@ class KioskMedia:
             self._readers.append(asyncio.ensure_future(self._read_audio(track)))
 
     async def _read_audio(self, track: MediaStreamTrack) -> None:
-        # Decoded and counted; playing it on the kiosk's speaker is the app's part (not built).
+        # decoded and counted, and played when there is a speaker (its thread writes)
         while True:
             try:
-                await track.recv()
+                frame = await track.recv()
             except MediaStreamError:
                 return
             self.stats.audio_frames_received += 1
+            if self.speaker is not None and isinstance(frame, AudioFrame):
+                self.speaker.feed(frame)
 
     async def _read(self, track: MediaStreamTrack) -> None:
         while True:
@@ -158,11 +168,9 @@ class KioskMedia:
                 self.on_frame(frame)
 
     async def offer(self) -> dict[str, str]:
-        # Opus both ways; with no microphone the kiosk still hears the assistant
-        if self.microphone is not None:
-            self.pc.addTransceiver(self.microphone, direction="sendrecv")
-        else:
-            self.pc.addTransceiver("audio", direction="recvonly")
+        # Opus both ways; the direction tells the console what the kiosk can send and play
+        direction = audio_direction(send=self.microphone is not None, receive=self.receive_audio)
+        self.pc.addTransceiver(self.microphone or "audio", direction=direction)
         transceiver = self.pc.addTransceiver(self.camera, direction="sendrecv")
         vp8 = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.name == "VP8"]
         transceiver.setCodecPreferences(vp8)
@@ -187,4 +195,6 @@ class KioskMedia:
         # the sender does not stop its source: a camera track lets go of the camera here
         self.camera.stop()
         if self.microphone is not None:
-            self.microphone.stop()
+            self.microphone.stop()  # MediaPlayer lets go of the capture device
+        if self.speaker is not None:
+            await asyncio.to_thread(self.speaker.close)  # the card plays out its buffer

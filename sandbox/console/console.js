@@ -19,12 +19,13 @@ let pc = null;
 let iceServers = [];
 window.rhSession = () => session; // for tests and the supervisor view
 
-// Test and diagnostics helpers: decoded inbound video and the centre pixel of the video.
+// Test and diagnostics helpers: decoded inbound video and audio, the centre pixel of the video.
 window.inbound = async (kind = "video") => {
   if (!pc) return null;
   for (const r of (await pc.getStats()).values()) {
     if (r.type === "inbound-rtp" && r.kind === "audio" && kind === "audio") {
-      return { packetsReceived: r.packetsReceived || 0 };
+      return { packetsReceived: r.packetsReceived || 0, audioLevel: r.audioLevel || 0,
+        totalAudioEnergy: r.totalAudioEnergy || 0 };
     }
     if (r.type === "inbound-rtp" && r.kind === "video" && kind === "video") {
       return { framesDecoded: r.framesDecoded || 0, w: r.frameWidth, h: r.frameHeight };
@@ -42,8 +43,19 @@ window.centerPixel = () => {
   return Array.from(g.getImageData(c.width >> 1, c.height >> 1, 1, 1).data);
 };
 
+// What the kiosk's audio can do, from the direction of the audio in its offer (a device that
+// did not open on the kiosk drops its half: kiosk/remote/audio.py audio_direction).
+const KIOSK_AUDIO = { sendrecv: "终端话筒、扬声器正常", sendonly: "终端扬声器不可用（群众听不到您）",
+  recvonly: "终端话筒不可用（您听不到群众）", inactive: "终端话筒、扬声器均不可用" };
+function kioskAudio(sdp) {
+  const m = sdp.split(/\r?\nm=/).find((s) => s.startsWith("audio"));
+  const d = m && (m.match(/a=(sendrecv|sendonly|recvonly|inactive)/) || [])[1];
+  return KIOSK_AUDIO[d || "inactive"];
+}
+
 async function onMediaOffer(sdp) {
   if (pc) pc.close();
+  $("kiosk-audio").textContent = kioskAudio(sdp);
   pc = new RTCPeerConnection({ iceServers });
   pc.ontrack = (e) => {
     const el = e.track.kind === "audio" ? $("remote-audio") : $("remote-video");

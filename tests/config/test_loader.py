@@ -43,6 +43,17 @@ def test_layers_override_in_order(tmp_path: Path) -> None:
     assert loaded.provenance["ui.language"] == "command line"
 
 
+def test_remote_help_audio_devices(tmp_path: Path) -> None:
+    rh = load_settings(environ={}).settings.remote_help
+    assert (rh.audio, rh.speaker, rh.microphone) == (True, "default", "default")
+    machine = write(
+        tmp_path / "m.toml", '[remote_help]\nspeaker = "plughw:1,0"\nmicrophone = "hall_mic"\n'
+    )
+    env = {"KIOSK_REMOTE_HELP__AUDIO": "false"}
+    rh = load_settings(machine_file=machine, environ=env).settings.remote_help
+    assert (rh.audio, rh.speaker, rh.microphone) == (False, "plughw:1,0", "hall_mic")
+
+
 def test_env_names_the_files(tmp_path: Path) -> None:
     machine = write(tmp_path / "m.toml", 'kiosk_id = "from-env-file"\n')
     loaded = load_settings(environ={"KIOSK_CONFIG": str(machine)})
@@ -71,6 +82,8 @@ def test_env_names_the_files(tmp_path: Path) -> None:
         ),
         ('[devices.id]\ndriver = "nope"\nurl = "/dev/x"\n', "devices.id.driver", "Input should"),
         ("config_version = 99\n", "config_version", "upgrade the kiosk software"),
+        ('[remote_help]\nspeaker = ""\n', "remote_help.speaker", "at least 1 character"),
+        ('[remote_help]\naudio = "loud"\n', "remote_help.audio", "valid boolean"),
     ],
 )
 def test_bad_file_names_file_key_reason(tmp_path: Path, text: str, key: str, reason: str) -> None:

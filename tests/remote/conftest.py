@@ -13,6 +13,8 @@ import pytest
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
+    from tests.remote.alsa import AlsaFiles
+
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Browser]:
@@ -32,3 +34,15 @@ def browser(tmp_path: Path) -> Iterator[Browser]:
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture
+def alsa(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AlsaFiles:
+    """A speaker and a microphone on ALSA's file plugin (tests/remote/alsa.py), for this
+    test's process only."""
+    from tests.remote.alsa import write_config
+
+    files = write_config(tmp_path / "alsa")
+    monkeypatch.setenv("ALSA_CONFIG_PATH", str(files.config))
+    monkeypatch.delenv("ALSA_CONFIG_DIR", raising=False)
+    return files

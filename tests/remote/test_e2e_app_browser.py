@@ -6,7 +6,10 @@ The citizen presses 求助 on a tax form; the request is routed to the console, 
 answers. Video is decoded on both sides: the console's getStats counts decoded frames and
 its centre pixel is the kiosk camera's red (so the camera device's frames are what is sent,
 not the no-camera card); the app's corner shows the console's green, and its preview the
-red the assistant sees. The citizen consents on screen, the assistant fills a field from
+red the assistant sees. Audio both ways through the app's ``[remote_help]`` speaker and
+microphone on ALSA's file plugin (tests/remote/alsa.py): the console's beeps are in the
+speaker's output file, the tone in the microphone's capture file is the console's inbound
+audio energy. The citizen consents on screen, the assistant fills a field from
 the page, the kiosk's form shows it, the citizen taps stop, the assistant ends; the corner
 is hidden and wiped, and the kiosk's audit file reconciles with the console's chain.
 
@@ -32,7 +35,9 @@ from kiosk.app.tour import GuiDriver, pump, wait_until
 from kiosk.demo_env import DemoEnvironment
 from kiosk.remote import audit
 from kiosk.runtime import Runtime
+from tests.remote.alsa import MICROPHONE, SPEAKER, AlsaFiles, write_tone
 from tests.remote.browser import CENTRE_IS_RED, FRAMES_DECODED, is_green, login
+from tests.remote.test_e2e_audio_browser import ENERGY, loudest_20ms
 from tests.remote.test_signalling import add_assistant
 
 WAIT_S = 30.0
@@ -57,12 +62,17 @@ def centre(label: QLabel) -> tuple[int, int, int] | None:
 
 
 def test_help_with_video_through_the_app_and_the_browser_console(
-    qapp: QApplication, browser: Browser, tmp_path: Path
+    qapp: QApplication, browser: Browser, alsa: AlsaFiles, tmp_path: Path
 ) -> None:
     red = tmp_path / "red.png"
     cv2.imwrite(str(red), np.full((480, 640, 3), RED_BGR, np.uint8))
+    write_tone(alsa.captured, seconds=60.0)
     with DemoEnvironment(tmp_path / "demo", camera=red) as env:
         settings = env.start()
+        audio = {"audio": True, "speaker": SPEAKER, "microphone": MICROPHONE}
+        settings = settings.model_copy(
+            update={"remote_help": settings.remote_help.model_copy(update=audio)}
+        )
         sb = env.sandbox
         assert sb is not None
         sb.admin(
@@ -75,13 +85,15 @@ def test_help_with_video_through_the_app_and_the_browser_console(
         c = KioskController(lambda post: Runtime(settings, post))
         c.start()
         try:
-            run(c, env, page, settings)
+            run(c, env, page, settings, alsa)
         finally:
             c.stop()
             page.close()
 
 
-def run(c: KioskController, env: DemoEnvironment, page: Page, settings: Any) -> None:
+def run(
+    c: KioskController, env: DemoEnvironment, page: Page, settings: Any, alsa: AlsaFiles
+) -> None:
     corner = c.window.video
     wait_until(lambda: c.booted and c.runtime.online, WAIT_S, "the platform")
     up = c.runtime.device_up
@@ -109,6 +121,15 @@ def run(c: KioskController, env: DemoEnvironment, page: Page, settings: Any) -> 
         lambda: (rgb := centre(corner.preview)) is not None and rgb[0] > 170 and rgb[1] < 80,
         WAIT_S,
         "the camera's red in the kiosk's preview",
+    )
+
+    # audio: the kiosk's microphone in the console, the console's beeps on the kiosk speaker
+    assert c.runtime.remote_help.audio_status == {"microphone": "ok", "speaker": "ok"}
+    wait_until(js(page, ENERGY), WAIT_S, "the kiosk microphone's tone in the console")
+    wait_until(
+        lambda: loudest_20ms(alsa.played.read_bytes()) > 1000,
+        WAIT_S,
+        "the console's beeps on the kiosk speaker",
     )
 
     # the citizen consents on the kiosk's screen
