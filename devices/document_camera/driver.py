@@ -43,6 +43,8 @@ from devices.camera_codes.source import CaptureSource, Frame, FrameSource, open_
 from devices.document_camera import quality
 from devices.errors import DeviceError, DeviceLostError, DeviceNotFoundError, Remediation
 
+#: Long edge of the preview thumbnail, px.
+THUMB_EDGE = 320
 #: Consecutive empty reads after which a live camera counts as unplugged.
 MISSES_LOST = 3
 
@@ -118,6 +120,8 @@ class DocumentImage:
     height: int
     measures: quality.Measures
     frames: int
+    #: A small JPEG of the same page (long edge ``THUMB_EDGE``) for the on-screen preview.
+    thumbnail: bytes = field(default=b"", repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """What a technician or a log may see: sizes and measures, never the picture."""
@@ -316,7 +320,10 @@ class DocumentCamera(Device):
         if encoded is None:
             raise ImageTooLargeError(f"the page does not fit in {self.max_bytes} bytes as a JPEG")
         jpeg, w, h = encoded
-        return DocumentImage(jpeg, w, h, measures, got)
+        thumb = quality.encode_jpeg(
+            frame, quality=80, max_edge=THUMB_EDGE, max_bytes=self.max_bytes
+        )
+        return DocumentImage(jpeg, w, h, measures, got, thumb[0] if thumb else b"")
 
     def _self_test(self, token: CancelToken) -> Any:
         frame = self._read()

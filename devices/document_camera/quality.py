@@ -112,6 +112,6 @@ def encode_jpeg(
             q = max(MIN_QUALITY, q - 10)
             continue
         edge = max(image.shape[:2])
-        if edge <= MIN_EDGE:
+        if edge <= min(MIN_EDGE, max_edge):
             return None
-        image = fit_edge(image, max(MIN_EDGE, int(edge * 0.8)))
+        image = fit_edge(image, max(min(MIN_EDGE, max_edge), int(edge * 0.8)))
