@@ -67,7 +67,7 @@ class DevPanel(QWidget):
         self._button(grid, 0, 1, "拿走材料 Remove page", env.remove_document)
         self._button(grid, 1, 0, "遮挡 Dark", lambda: env.document_fault("dark"))
         self._button(grid, 1, 1, "晃动 Blur", lambda: env.document_fault("blur"))
-        self._button(grid, 2, 0, "恢复 Clear", env.document_camera.clear_faults)
+        self._button(grid, 2, 0, "恢复正常 Normal", env.document_camera.clear_faults)
         layout.addWidget(doc)
 
         plug = QGroupBox("插拔 Unplug / replug")

@@ -215,3 +215,30 @@ def test_a_capture_finishing_after_the_session_ended_is_dropped(
     answer = answers.result(effect.request_id)
     assert isinstance(answer, ev.EffectFailed) and answer.reason == "cancelled"
     assert len(runtime.pages) == 0
+
+
+def test_the_developer_panel_moves_the_page_and_unplugs_the_camera(
+    qapp: Any, env: DemoEnvironment
+) -> None:
+    from PySide6.QtWidgets import QPushButton
+
+    from kiosk.app.devpanel import DevPanel
+
+    panel = DevPanel(env)
+    try:
+        buttons = {b.text(): b for b in panel.findChildren(QPushButton)}
+        buttons["拿走材料 Remove page"].click()
+        assert not env.document_camera.placed
+        buttons["放材料 Place page"].click()
+        assert env.document_camera.placed
+        buttons["遮挡 Dark"].click()
+        assert env.document_camera.faults == {"dark"}
+        buttons["恢复正常 Normal"].click()
+        assert env.document_camera.faults == frozenset()
+        buttons["拔出 document_camera"].click()
+        assert not env.document_camera.path.exists()
+        buttons["插回 document_camera"].click()
+        assert env.document_camera.path.exists()
+    finally:
+        env.replug("document_camera")
+        panel.deleteLater()
