@@ -144,6 +144,7 @@ class Runtime:
         self._submits: dict[int, int] = {}  # outbox item id → request id still waiting
         #: Pages the document camera took this session (wiped with the session).
         self.pages = CapturedPages()
+        self._capturing: dict[int, Any] = {}  # request id → the camera's CommandHandle
         self._heartbeat_stop = threading.Event()
         #: The live remote-help session (kiosk.remote.client.RemoteHelp), if any.
         self.remote_help: Any = None
@@ -343,6 +344,9 @@ class Runtime:
             if len(self._cancelled) > 256:
                 self._cancelled = set(sorted(self._cancelled)[-128:])
             helper, self.remote_help = getattr(self, "remote_help", None), None
+            capturing, self._capturing = list(self._capturing.values()), {}
+        for handle in capturing:
+            handle.cancel()  # the camera stops at its next step; the page is never kept
         self.pages.wipe()
         self._disarm_scanner()
         self._close_video()
@@ -366,6 +370,7 @@ class Runtime:
             helper.end("cancelled")  # the flow gave up the call (cancel, timeout)
         with self._lock:
             self._cancelled.add(effect.request_id)
+            capture = self._capturing.pop(effect.request_id, None)
             if self._armed_read == effect.request_id:
                 self._armed_read = None
             if self._armed_scan == effect.request_id:
@@ -375,6 +380,8 @@ class Runtime:
                 disarm = False
         if disarm:
             self._disarm_scanner()
+        if capture is not None:
+            capture.cancel()
 
     # ID card: armed until a card is presented, then read on the reader's worker.
     def _do_read_id_card(self, effect: ev.ReadIdCard) -> None:
@@ -753,8 +760,12 @@ class Runtime:
             return
         epoch = self.pages.epoch
         handle = camera.capture()  # type: ignore[attr-defined]
+        with self._lock:
+            self._capturing[effect.request_id] = handle
 
         def done(fut: Future[Any]) -> None:  # on the camera's worker
+            with self._lock:
+                self._capturing.pop(effect.request_id, None)
             err = fut.exception()
             if err is not None:
                 reason = _capture_reason(err)

@@ -242,3 +242,24 @@ def test_the_developer_panel_moves_the_page_and_unplugs_the_camera(
     finally:
         env.replug("document_camera")
         panel.deleteLater()
+
+
+def test_a_cancelled_capture_stops_the_camera_and_keeps_nothing(
+    env: DemoEnvironment, rt: tuple[Runtime, Answers]
+) -> None:
+    runtime, answers = rt
+    gate = threading.Event()
+    cam = runtime.devices["document_camera"]
+    hold = cam.submit("hold", lambda _tok: gate.wait(30), timeout=40)
+    effect = ev.CaptureDocument(request_id=next(_ids), material_code="M01")
+    runtime.carry_out(effect)
+    runtime.carry_out(ev.CancelRequest(request_id=effect.request_id))  # the citizen went back
+    gate.set()
+    hold.wait(40)
+    cam.submit("after", lambda _tok: None).wait(40)  # the capture's turn has come and gone
+    assert len(runtime.pages) == 0
+    while not answers.q.empty():
+        answers.seen.append(answers.q.get_nowait())
+    assert not [
+        a for a in answers.seen if isinstance(a, ev.Result) and a.request_id == effect.request_id
+    ]
