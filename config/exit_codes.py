@@ -37,6 +37,8 @@ class ExitCode(IntEnum):
     CAMERA_ERROR = 25
     SELFTEST_FAILED = 26
     FACE_MODEL_MISSING = 27  # the face landmark model is missing or altered (run setup)
+    NO_DOCUMENT = 28  # document camera: nothing on the platen (blank frame)
+    DOCUMENT_UNREADABLE = 29  # document camera: too dark, too blurred, or too large to send
 
     # Platform link and outbox (40-59)
     PLATFORM_UNAVAILABLE = 40

@@ -97,6 +97,7 @@ class DeviceConfig(_Strict):
         "scanner_serial",
         "scanner_wedge",
         "camera",
+        "document_camera",
     ]
     url: DeviceUrl
     options: dict[str, Any] = Field(default_factory=dict)

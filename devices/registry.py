@@ -22,6 +22,7 @@ DRIVERS: dict[str, str] = {
     "scanner_serial": "devices.scanner.driver_serial:SerialScanner",
     "scanner_wedge": "devices.scanner.driver_wedge:WedgeScanner",
     "camera": "devices.camera.driver:FaceCamera",
+    "document_camera": "devices.document_camera.driver:DocumentCamera",
 }
 
 

@@ -67,6 +67,15 @@ _FAIL_TEXT = {
     "paper_out": "err.paper_out",
     "no_assistant": "err.no_assistant",
 }
+#: Why the document camera refused a page (kiosk.runtime) → what the citizen is told.
+_CAPTURE_TEXT = {
+    "no_document": "err.capture_no_document",
+    "too_dark": "err.capture_dark",
+    "blurred": "err.capture_blurred",
+    "too_large": "err.capture_too_large",
+    "device": "err.no_camera",
+    "timeout": "err.timeout",
+}
 
 
 class SessionBusyError(RuntimeError):
@@ -876,7 +885,11 @@ class FlowEngine:
         mat = next((m for m in s.item.materials if m.code == e.value), None)
         if s.phase != "collect":
             self.events_ignored += 1
-        elif e.action == "capture" and mat is not None and mat.code not in s.materials:
+        elif (
+            e.action == "capture"
+            and mat is not None
+            and s.materials.get(mat.code, {}).get("source", "captured") == "captured"
+        ):  # not provided yet, or captured and now retaken (重拍)
             if not s.devices.get("document_camera", False):
                 self._set_error(s, "err.no_camera")
                 self._rearm(s)
@@ -905,7 +918,8 @@ class FlowEngine:
         if isinstance(e, ev.DocumentCaptured) and e.ref:
             s.materials[p.purpose] = {"source": "captured", "ref": e.ref}
         else:
-            self._set_error(s, "err.capture")
+            reason = e.reason if isinstance(e, ev.EffectFailed) else ""
+            self._set_error(s, _CAPTURE_TEXT.get(reason, "err.capture"))
 
     # ------------------------------------------------------------------ commitment, review
 
@@ -1300,7 +1314,9 @@ class FlowEngine:
                         required=m.required,
                         status=state["source"] if state else "missing",
                         waivable=m.waivable,
-                        can_capture=can_capture and state is None,
+                        can_capture=can_capture
+                        and (state is None or state["source"] == "captured"),
+                        ref=state.get("ref") if state else None,
                         licence_number=state.get("number") if state else None,
                     )
                 )

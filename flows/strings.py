@@ -79,6 +79,18 @@ T: dict[str, Text] = {
     ),
     "err.capture": Text("拍摄失败，请重试", "Capture failed; try again"),
     "err.no_camera": Text("高拍仪不可用", "Document camera out of service"),
+    "err.capture_no_document": Text(
+        "未拍到材料，请将材料平放在拍摄区域", "No document seen; place it flat in the capture area"
+    ),
+    "err.capture_dark": Text(
+        "画面太暗，请移开遮挡拍摄区域的物品后重拍", "Too dark; clear the capture area and retry"
+    ),
+    "err.capture_blurred": Text(
+        "照片不清晰，请将材料放平并保持不动后重拍", "Blurred; lay the page flat, keep it still"
+    ),
+    "err.capture_too_large": Text(
+        "材料照片已达本次办理的上限，请联系工作人员", "Too many pages for one case; ask staff"
+    ),
     "err.no_assistant": Text("暂无坐席，请联系大厅工作人员", "No assistant free; ask hall staff"),
     "err.rate_first": Text("请先选择满意度", "Choose a rating first"),
     "err.fetch": Text(

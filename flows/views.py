@@ -81,8 +81,10 @@ class MaterialView:
     required: bool
     status: str  # licence | captured | waived | missing
     waivable: bool
-    can_capture: bool
+    can_capture: bool  # also True for a captured page: it can be retaken (重拍)
     licence_number: str | None = None
+    #: The kiosk's handle of a captured page (its preview is drawn from the kiosk's memory).
+    ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,10 +3,12 @@
 :class:`DemoEnvironment` starts the REAL sandbox platform as a process on loopback, an
 emulated ID-card reader and code scanner (in-process, reached through ``sim://`` URLs exactly
 as drivers reach hardware), a virtual ESC/POS receipt printer on a TCP port (its jobs are
-written as JSON + PNG), optionally a face camera emulated by an image or video file, and
-returns :class:`config.Settings` pointing the kiosk at all of them. Its methods are the
-levers of the developer panel and of the end-to-end tests: place or lift a card, scan a
-code, paper low/out, unplug/replug a device, cut/restore the network.
+written as JSON + PNG), a document camera (高拍仪) whose platen is an image file with a
+synthetic sample page on it (:mod:`devices.document_camera.emulator`), optionally a face
+camera emulated by an image or video file, and returns :class:`config.Settings` pointing
+the kiosk at all of them. Its methods are the levers of the developer panel and of the
+end-to-end tests: place or lift a card, scan a code, place or remove the paper on the
+document camera, paper low/out, unplug/replug a device, cut/restore the network.
 
 No Qt here (the panel that drives it lives in ``kiosk.app.devpanel``). Every process it
 starts is stopped by PID in :meth:`stop`.
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from config.schema import Settings
+from devices.document_camera.emulator import PlatenEmulator
 from devices.idcard.emulator import SamReaderEmulator, SimPort, load_card
 from devices.idcard.model import IdCard, card_from_json
 from devices.receipt.emulator import VirtualPrinter
@@ -63,6 +66,10 @@ class DemoEnvironment:
         self.a4_dir.mkdir(exist_ok=True)
         self.printer = VirtualPrinter(self.printer_dir)
         self.printer_addr: tuple[str, int] | None = None
+        #: The document camera's platen, with the sample page on it.
+        self.document_camera = PlatenEmulator(
+            self.workdir / "doccam" / "platen.png", font=_cjk_font()
+        )
         self._names: list[str] = []
         self._lock = threading.Lock()
 
@@ -109,6 +116,11 @@ class DemoEnvironment:
                         "url": f"socket://{host}:{port}",
                         "options": {"poll_interval": 2.0},
                     },
+                    "document_camera": {
+                        "driver": "document_camera",
+                        "url": self.document_camera.url,
+                        "options": {"settle_s": 0.3, "burst": 3, "drop_frames": 1},
+                    },
                     **cameras,
                 },
                 "platform": {
@@ -133,6 +145,7 @@ class DemoEnvironment:
             unregister_instance(name)
         self._names.clear()
         self.printer.close()
+        self.document_camera.close()
         self.scanner.close()
         self.reader.close()
         if self.sandbox is not None:
@@ -215,6 +228,20 @@ class DemoEnvironment:
         answer = self.sandbox.issue_code(id_number=id_number, ttl_s=ttl_s)
         return str(answer["code"])
 
+    # -- document camera ---------------------------------------------------------------
+
+    def place_document(self) -> None:
+        """Lay the sample page on the document camera."""
+        self.document_camera.place()
+
+    def remove_document(self) -> None:
+        """Take the page away: the camera sees the empty mat (a blank frame)."""
+        self.document_camera.remove()
+
+    def document_fault(self, name: str, on: bool = True) -> None:
+        """``dark`` (lens covered) / ``blur`` (the page moved)."""
+        self.document_camera.set_fault(name, on)
+
     # -- printer -----------------------------------------------------------------------
 
     def printer_fault(self, name: str, on: bool = True) -> None:
@@ -235,6 +262,8 @@ class DemoEnvironment:
             self.scanner.unplug()
         elif role == "receipt_printer":
             self.printer.close()
+        elif role == "document_camera":
+            self.document_camera.unplug()
         else:
             raise ValueError(f"no emulated device {role!r}")
 
@@ -250,6 +279,8 @@ class DemoEnvironment:
             faults = self.printer.faults
             self.printer = VirtualPrinter(self.printer_dir, faults=faults)
             self.printer.serve_tcp(*self.printer_addr)
+        elif role == "document_camera":
+            self.document_camera.replug()
         else:
             raise ValueError(f"no emulated device {role!r}")
 
@@ -267,3 +298,14 @@ class DemoEnvironment:
     def stats(self) -> dict[str, Any]:
         assert self.sandbox is not None
         return self.sandbox.stats()
+
+
+def _cjk_font() -> Path | None:
+    """The CJK font the PDFs use, for the sample page's text (rules without one)."""
+    from printing.pdf import FontMissingError, font_path
+
+    try:
+        return font_path()
+    except FontMissingError:
+        log.warning("no CJK font: the sample page on the document camera has no text")
+        return None

@@ -18,12 +18,15 @@ Threading contract
   is dropped.
 
 Personal data passes through here on its way between devices, platform and flow; nothing
-is kept once posted, except the armed requests' ids. Nothing personal is logged.
+is kept once posted, except the armed requests' ids and the pages the document camera took
+this session (:mod:`kiosk.captured`, in memory, wiped at session end; they leave in the
+case body as ``content_b64``). Nothing personal is logged.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 import uuid
@@ -44,6 +47,7 @@ from flows.catalogue import CatalogItem, Catalogue, availability, parse_catalogu
 from flows.catalogue import shipped_catalogue as flows_shipped_catalogue
 from flows.loader import shipped_flows
 from flows.model import Availability, FlowDef
+from kiosk.captured import MAX_CASE_BODY, CapturedPages, Page, PageBudgetError
 from offline.catalog_cache import CatalogCache
 from offline.client import PlatformClient
 from offline.errors import PlatformError, PlatformRejectedError, PlatformUnavailableError
@@ -83,6 +87,18 @@ def _reason_of(err: BaseException) -> str:
             return "paper_out"
         return err.code
     return "failed"
+
+
+def _capture_reason(err: BaseException) -> str:
+    """Map a document camera failure to the reasons the materials step tells apart."""
+    code = getattr(err, "code", "")
+    if code in ("no_document", "too_dark", "blurred"):
+        return str(code)
+    if code == "image_too_large":
+        return "too_large"
+    if code in ("timeout", "cancelled"):
+        return str(code)
+    return "device"
 
 
 class Runtime:
@@ -126,6 +142,9 @@ class Runtime:
         self._armed_scan: int | None = None
         self._cancelled: set[int] = set()
         self._submits: dict[int, int] = {}  # outbox item id → request id still waiting
+        #: Pages the document camera took this session (wiped with the session).
+        self.pages = CapturedPages()
+        self._capturing: dict[int, Any] = {}  # request id → the camera's CommandHandle
         self._heartbeat_stop = threading.Event()
         #: The live remote-help session (kiosk.remote.client.RemoteHelp), if any.
         self.remote_help: Any = None
@@ -244,8 +263,6 @@ class Runtime:
             self._use_catalogue(result.snapshot.catalog.model_dump(mode="json"), "platform")
 
     def _use_catalogue(self, body: Mapping[str, Any], source: str) -> None:
-        import json
-
         try:
             catalogue = parse_catalogue(json.dumps(body, ensure_ascii=False))
         except ValueError:
@@ -337,6 +354,10 @@ class Runtime:
             if len(self._cancelled) > 256:
                 self._cancelled = set(sorted(self._cancelled)[-128:])
             helper, self.remote_help = getattr(self, "remote_help", None), None
+            capturing, self._capturing = list(self._capturing.values()), {}
+        for handle in capturing:
+            handle.cancel()  # the camera stops at its next step; the page is never kept
+        self.pages.wipe()
         self._disarm_scanner()
         self._close_video()
         if helper is not None:
@@ -359,6 +380,7 @@ class Runtime:
             helper.end("cancelled")  # the flow gave up the call (cancel, timeout)
         with self._lock:
             self._cancelled.add(effect.request_id)
+            capture = self._capturing.pop(effect.request_id, None)
             if self._armed_read == effect.request_id:
                 self._armed_read = None
             if self._armed_scan == effect.request_id:
@@ -368,6 +390,8 @@ class Runtime:
                 disarm = False
         if disarm:
             self._disarm_scanner()
+        if capture is not None:
+            capture.cancel()
 
     # ID card: armed until a card is presented, then read on the reader's worker.
     def _do_read_id_card(self, effect: ev.ReadIdCard) -> None:
@@ -562,8 +586,32 @@ class Runtime:
 
     # Outbox writes (fsync) on the platform pool; the answer is the case number when the
     # sender delivers quickly, else a queued receipt.
+    def _case_materials(self, effect: ev.SubmitCase) -> list[dict[str, Any]] | str:
+        """The materials as the platform takes them: a captured page's ``content_ref``
+        becomes its JPEG as ``content_b64``. A reason string when a page is gone."""
+        out = []
+        for m in effect.materials:
+            item = {k: v for k, v in m.items() if k != "content_ref"}
+            if m.get("source") == "captured":
+                content = self.pages.content_b64(str(m.get("content_ref") or ""))
+                if content is None:
+                    return "missing_page"  # never send a captured material without its page
+                item["content_b64"] = content
+            out.append(item)
+        return out
+
     def _do_submit_case(self, effect: ev.SubmitCase) -> None:
+        # the pages are read now, on the GUI thread, before a wipe could take them
+        materials = self._case_materials(effect)
+
         def run() -> None:
+            if isinstance(materials, str):
+                self._answer(
+                    ev.EffectFailed(
+                        request_id=effect.request_id, effect=effect.name, reason=materials
+                    )
+                )
+                return
             window = self.outbox.accepting_submissions()
             if not window.accepting:
                 self._answer(
@@ -578,11 +626,18 @@ class Runtime:
                 "session_id": effect.session_id,
                 "applicant": dict(effect.applicant),
                 "form": dict(effect.form),
-                "materials": [
-                    {k: v for k, v in m.items() if k != "content_ref"} for m in effect.materials
-                ],
+                "materials": materials,
                 "submitted_at": datetime.now(CHINA).isoformat(timespec="seconds"),
             }
+            size = len(json.dumps(body, ensure_ascii=False).encode())
+            if size > MAX_CASE_BODY - 64 * 1024:  # room for the signature headers' margin
+                log.warning("case body of %s bytes is over the platform's limit", Safe(size))
+                self._answer(
+                    ev.EffectFailed(
+                        request_id=effect.request_id, effect=effect.name, reason="too_large"
+                    )
+                )
+                return
             # The app starts every session with a UUID, so "<session>:<step>" is unique.
             item_id = self.outbox.enqueue(
                 "case", effect.session_id, body, idempotency_key=effect.idempotency_key
@@ -705,10 +760,59 @@ class Runtime:
             answer=self._answer,
         )
 
+    # Document camera: the capture runs on its worker; the page is kept in memory by ref.
     def _do_capture_document(self, effect: ev.CaptureDocument) -> None:
-        self._answer(
-            ev.EffectFailed(request_id=effect.request_id, effect=effect.name, reason="device")
-        )
+        camera = self.devices.get("document_camera")
+        if camera is None or not self._usable("document_camera"):
+            self._answer(
+                ev.EffectFailed(request_id=effect.request_id, effect=effect.name, reason="device")
+            )
+            return
+        epoch = self.pages.epoch
+        handle = camera.capture()  # type: ignore[attr-defined]
+        with self._lock:
+            self._capturing[effect.request_id] = handle
+
+        def done(fut: Future[Any]) -> None:  # on the camera's worker
+            with self._lock:
+                self._capturing.pop(effect.request_id, None)
+            err = fut.exception()
+            if err is not None:
+                reason = _capture_reason(err)
+                self._answer(
+                    ev.EffectFailed(request_id=effect.request_id, effect=effect.name, reason=reason)
+                )
+                return
+            image = fut.result()
+            page = Page(
+                effect.material_code, image.jpeg, image.thumbnail, image.width, image.height
+            )
+            with self._lock:
+                cancelled = effect.request_id in self._cancelled
+            try:
+                ref = None if cancelled else self.pages.put(page, epoch=epoch)
+            except PageBudgetError:
+                self._answer(
+                    ev.EffectFailed(
+                        request_id=effect.request_id, effect=effect.name, reason="too_large"
+                    )
+                )
+                return
+            if ref is None:  # the session ended meanwhile: the page is dropped here
+                self._answer(
+                    ev.EffectFailed(
+                        request_id=effect.request_id, effect=effect.name, reason="cancelled"
+                    )
+                )
+                return
+            self._answer(ev.DocumentCaptured(request_id=effect.request_id, ref=ref))
+
+        handle.future.add_done_callback(done)
+
+    def captured_thumbnail(self, ref: str) -> bytes | None:
+        """The preview JPEG of a page taken this session (for the materials screen)."""
+        page = self.pages.get(ref)
+        return None if page is None else page.thumbnail
 
     def _do_call_assistant(self, effect: ev.CallAssistant) -> None:
         # Remote video help (kiosk/remote, docs/remote-help.md) for items that offer it, when

@@ -301,6 +301,25 @@ def benefits(
     )
 
 
+def _check_page(index: int, material: models.CaseMaterial) -> None:
+    """A captured material carries its page as a base64 JPEG; other materials carry none."""
+    loc: list[str | int] = ["body", "materials", index, "content_b64"]
+    if material.source != "captured":
+        if material.content_b64 is not None:
+            raise field_error(loc, "only a captured material carries a page")
+        return
+    if not material.content_b64:
+        raise field_error(loc, "a captured material needs its page (a base64 JPEG)")
+    try:
+        page = base64.b64decode(material.content_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise field_error(loc, "not valid base64") from None
+    try:
+        jpeg_size(page)
+    except JpegError as exc:
+        raise field_error(loc, f"not a JPEG image: {exc}") from None
+
+
 @api.post(
     "/cases",
     response_model=models.CaseCreated,
@@ -324,6 +343,8 @@ async def submit_case(
         raise field_error(["body", "kiosk_id"], "does not match the signing kiosk (X-Kiosk-Id)")
     if not ctx.store.item_exists(body.item_code):
         raise field_error(["body", "item_code"], "unknown item code")
+    for i, material in enumerate(body.materials):
+        _check_page(i, material)
     result = _idempotent(
         lambda: ctx.store.submit_case(kiosk_id, idempotency_key, body.model_dump(mode="json")),
         response,

@@ -196,7 +196,13 @@ class CaseMaterial(_Strict):
     code: Str64
     source: Literal["licence", "captured", "waived"]
     licence_id: Str64 | None = None
-    content_b64: str | None = None
+    content_b64: str | None = Field(
+        default=None,
+        description=(
+            "The page photographed by the kiosk's document camera, a JPEG in base64: "
+            "required when source is 'captured', absent otherwise"
+        ),
+    )
     commitment: bool = False
 
 

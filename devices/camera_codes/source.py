@@ -61,6 +61,21 @@ class CaptureSource:
     def ended(self) -> bool:
         return self._ended
 
+    def set(self, prop: int, value: float) -> None:
+        """Ask the capture for a property (``cv2.CAP_PROP_*``); drivers may ignore it."""
+        self._cap.set(prop, value)
+
+    def get(self, prop: int) -> float:
+        """A capture property (``cv2.CAP_PROP_*``); 0 or -1 when the backend has none."""
+        return float(self._cap.get(prop))
+
+    @property
+    def backend(self) -> str:
+        try:
+            return str(self._cap.getBackendName())
+        except Exception:  # some backends cannot name themselves
+            return "opencv"
+
     def close(self) -> None:
         self._cap.release()
 

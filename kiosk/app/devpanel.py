@@ -61,9 +61,18 @@ class DevPanel(QWidget):
         self._button(grid, 1, 1, "恢复 Clear", self._printer_ok)
         layout.addWidget(printer)
 
+        doc = QGroupBox("高拍仪 Document camera")
+        grid = QGridLayout(doc)
+        self._button(grid, 0, 0, "放材料 Place page", env.place_document)
+        self._button(grid, 0, 1, "拿走材料 Remove page", env.remove_document)
+        self._button(grid, 1, 0, "遮挡 Dark", lambda: env.document_fault("dark"))
+        self._button(grid, 1, 1, "晃动 Blur", lambda: env.document_fault("blur"))
+        self._button(grid, 2, 0, "恢复正常 Normal", env.document_camera.clear_faults)
+        layout.addWidget(doc)
+
         plug = QGroupBox("插拔 Unplug / replug")
         grid = QGridLayout(plug)
-        for row, role in enumerate(("idcard", "scanner", "receipt_printer")):
+        for row, role in enumerate(("idcard", "scanner", "receipt_printer", "document_camera")):
             self._button(grid, row, 0, f"拔出 {role}", functools.partial(env.unplug, role))
             self._button(grid, row, 1, f"插回 {role}", functools.partial(env.replug, role))
         layout.addWidget(plug)

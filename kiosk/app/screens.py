@@ -73,6 +73,20 @@ CHROME: dict[str, Text] = {
     "seconds": Text("秒", "s"),
     "prev_page": Text("上一页", "Previous"),
     "next_page": Text("下一页", "Next"),
+    "capture": Text("拍照", "Photograph"),
+    "retake": Text("重拍", "Retake"),
+    "capturing": Text(
+        "正在拍摄，请保持材料平放不动…", "Photographing: keep the page flat and still…"
+    ),
+    "waive": Text("容缺办理", "Defer"),
+    "place_page": Text(
+        "需提交纸质材料的，请将材料平放在高拍仪拍摄区域，再点击“拍照”",
+        "For a paper document, lay it flat under the document camera, then tap Photograph",
+    ),
+    "mat.licence": Text("✔ 电子证照（免提交）", "✔ E-licence (nothing to hand in)"),
+    "mat.captured": Text("✔ 已拍摄", "✔ Photographed"),
+    "mat.waived": Text("容缺（承诺后补交）", "Deferred under a commitment"),
+    "mat.missing": Text("✘ 未提供", "✘ Missing"),
 }
 
 ATTRACT = [
@@ -368,6 +382,10 @@ class StepScreen(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         self.choice_buttons: dict[tuple[str, str], QPushButton] = {}
         self.field_labels: dict[str, QLabel] = {}
+        #: The preview JPEG of a captured page by its ref (the runtime's; set after boot).
+        self.page_preview: Callable[[str], bytes | None] = lambda _ref: None
+        #: Material code → the preview shown (for tests and the tour).
+        self.previews: dict[str, QLabel] = {}
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         #: Live directions during face capture ("请眨眨眼"), drawn above the step's page.
@@ -387,6 +405,7 @@ class StepScreen(QWidget):
         self.buttons = {}
         self.choice_buttons = {}
         self.field_labels = {}
+        self.previews = {}
         self.set_guidance(None)
         self._pages.clear()
 
@@ -414,6 +433,7 @@ class StepScreen(QWidget):
         self.buttons = {}
         self.choice_buttons = {}
         self.field_labels = {}
+        self.previews = {}
         self.keypad = None
         self._layout = self._pages.new()
         head = QHBoxLayout()
@@ -458,14 +478,7 @@ class StepScreen(QWidget):
         for field in view.fields:
             self._add_field(body_layout, field, lang)
         if view.materials:
-            for m in view.materials:
-                status = {
-                    "licence": "✔ 电子证照",
-                    "captured": "✔",
-                    "waived": "容缺",
-                    "missing": "✘",
-                }
-                body_layout.addWidget(QLabel(f"{tr(m.name, lang)}　{status.get(m.status, '')}"))
+            self._add_materials(body_layout, view, lang)
         if view.choices:
             self._add_choices(body_layout, view.choices, None, lang)
         if view.payment is not None:
@@ -531,6 +544,50 @@ class StepScreen(QWidget):
             err = QLabel(tr(field.error, lang))
             err.setObjectName("faultBanner")
             layout.addWidget(err)
+
+    def _add_materials(self, layout: QVBoxLayout, view: StepView, lang: str) -> None:
+        """One row per material: its state, 拍照 / 重拍 with the page's preview, 容缺."""
+        enabled = view.phase == "collect" and not view.busy
+        if view.phase == "capturing":
+            busy = QLabel(tr(CHROME["capturing"], lang))
+            busy.setObjectName("banner")
+            layout.addWidget(busy)
+        if any(m.can_capture for m in view.materials):
+            hint = QLabel(tr(CHROME["place_page"], lang))
+            hint.setWordWrap(True)
+            layout.addWidget(hint)
+        for m in view.materials:
+            row = QHBoxLayout()
+            name = tr(m.name, lang) + ("*" if m.required else "")
+            label = QLabel(f"{name}　{tr(CHROME.get(f'mat.{m.status}'), lang)}")
+            label.setWordWrap(True)
+            row.addWidget(label, 1)
+            jpeg = self.page_preview(m.ref) if m.status == "captured" and m.ref else None
+            if jpeg:
+                image = QImage.fromData(jpeg)  # the format is read from the bytes
+                if not image.isNull():
+                    preview = QLabel()
+                    preview.setPixmap(
+                        QPixmap.fromImage(image).scaledToHeight(
+                            140, Qt.TransformationMode.SmoothTransformation
+                        )
+                    )
+                    self.previews[m.code] = preview
+                    row.addWidget(preview)
+            if m.can_capture:
+                key = "retake" if m.status == "captured" else "capture"
+                self._material_button(row, "capture", m.code, tr(CHROME[key], lang), enabled)
+            if m.waivable and m.status == "missing":
+                self._material_button(row, "waive", m.code, tr(CHROME["waive"], lang), enabled)
+            layout.addLayout(row)
+
+    def _material_button(
+        self, row: QHBoxLayout, action: str, code: str, text: str, enabled: bool
+    ) -> None:
+        button = big_button(text, enabled=enabled)
+        button.clicked.connect(lambda _=False: self.acted.emit(_press(action, code)))
+        row.addWidget(button)
+        self.choice_buttons[(action, code)] = button
 
     def _add_choices(
         self,

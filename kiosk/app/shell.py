@@ -338,6 +338,7 @@ class KioskController(QObject):
             return
         runtime = self._factory(self.bridge.post)
         self._runtime = runtime
+        self.step.page_preview = runtime.captured_thumbnail
         self.engine = self._new_engine()
         runtime.start()
         self.refresh_home()

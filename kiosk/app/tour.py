@@ -190,6 +190,10 @@ class GuiDriver:
         return item.category
 
 
+#: Walks of the screenshot tour: (file-name prefix, flow).
+TOUR_FLOWS = (("yijianshi", "yjs.newborn"), ("tax", "tax.insurance_payment"))
+
+
 def screenshot_tour(controller: KioskController, env: DemoEnvironment, out_dir: Path) -> list[Path]:
     """Walk the main screens of the running demo and write a PNG of each; return the paths."""
     c = controller
@@ -203,6 +207,8 @@ def screenshot_tour(controller: KioskController, env: DemoEnvironment, out_dir: 
     def step_shot(prefix: str) -> Callable[[StepView], None]:
         def on_view(view: StepView) -> None:
             key = f"{prefix}-{view.step_type}-{view.phase}"
+            if any(m.status == "captured" for m in view.materials):
+                key += "-photographed"  # the page's preview with 重拍
             if key not in seen and not view.busy:
                 seen.add(key)
                 shot(key)
@@ -224,10 +230,21 @@ def screenshot_tour(controller: KioskController, env: DemoEnvironment, out_dir: 
     shot("home-english")
     c.toggle_language()
     items = {i.flow: i.code for i in c.runtime.items()}
-    for prefix, flow in (("yijianshi", "yjs.newborn"), ("tax", "tax.insurance_payment")):
-        if flow in items:
+    # an item whose paper material only the document camera (高拍仪) can give
+    paper = next(
+        (
+            i.code
+            for i in c.runtime.items()
+            if i.flow == "yjs.personal"
+            and any(m.required and not m.waivable and not m.licence_type for m in i.materials)
+        ),
+        None,
+    )
+    walks = [(prefix, items.get(flow)) for prefix, flow in TOUR_FLOWS] + [("paper", paper)]
+    for prefix, code in walks:
+        if code is not None:
             driver = GuiDriver(c, env, on_view=step_shot(prefix))
-            driver.run(items[flow])
+            driver.run(code)
             pump(0.3)
     env.printer_fault("paper_out")
     wait_until(c.window.fault_banner.isVisible, 15, "the paper-out banner")

@@ -123,6 +123,7 @@ def selftest(
 # Device-class commands register themselves on `app` and `emulate` when imported.
 from kiosk.cli import (  # noqa: E402, F401
     devices_camera,
+    devices_doccam,
     devices_idcard,
     devices_printer,
     devices_scanner,

@@ -476,3 +476,47 @@ def test_view_text_is_bilingual_everywhere(run: Runner) -> None:
                     *(f.label for f in v.fields),
                 ]
                 assert all(x.zh_CN and x.en for x in texts)
+
+
+def test_a_refused_page_tells_the_citizen_why(run: Runner) -> None:
+    from flows.strings import T
+
+    policy = Policy(waive=False, fail={"capture_document": ["no_document", "blurred", "device"]})
+    _, trace = run("YJS-0009", policy)
+    errors = [
+        e.view.error
+        for t in trace.entries
+        for e in t.effects
+        if isinstance(e, ev.Show) and e.view.step_type == "materials" and e.view.error
+    ]
+    assert errors[:3] == [
+        T["err.capture_no_document"],
+        T["err.capture_blurred"],
+        T["err.no_camera"],
+    ]
+    submit = next(e for t in trace.entries for e in t.effects if isinstance(e, ev.SubmitCase))
+    assert all(m["source"] == "captured" and m["content_ref"] for m in submit.materials)
+
+
+def test_a_captured_page_can_be_retaken(engine: FlowEngine, catalogue: Catalogue) -> None:
+    pilot = Autopilot(Policy(waive=False))
+    effects = start(engine, catalogue, "YJS-0009")
+    view = view_of(effects)
+    for _ in range(60):  # play the citizen up to the materials step
+        if view.step_type == "materials":
+            break
+        answers = [pilot.answer(e) for e in effects if isinstance(e, ev.Request)]
+        event = next((a for a in answers if a is not None), None) or pilot.act(view)
+        effects = engine.feed(event)
+        view = next((e.view for e in effects if isinstance(e, ev.Show)), view)
+    assert view.step_type == "materials"
+    code = view.materials[0].code
+    (req,) = of_type(engine.feed(ev.Press("capture", code)), ev.CaptureDocument)
+    assert isinstance(req, ev.CaptureDocument) and req.material_code == code
+    view = view_of(engine.feed(ev.DocumentCaptured(request_id=req.request_id, ref="page-1")))
+    m = view.materials[0]
+    assert (m.status, m.ref, m.can_capture) == ("captured", "page-1", True)
+    (req,) = of_type(engine.feed(ev.Press("capture", code)), ev.CaptureDocument)  # 重拍
+    assert isinstance(req, ev.CaptureDocument)
+    view = view_of(engine.feed(ev.DocumentCaptured(request_id=req.request_id, ref="page-2")))
+    assert view.materials[0].ref == "page-2"

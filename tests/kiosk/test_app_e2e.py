@@ -452,3 +452,59 @@ def test_events_queued_before_stop_are_dropped_after_it(
     c.bridge.post(object())
     pump(0.05)  # pytest-qt fails the test on an exception raised in the Qt event loop
     assert c._stopped
+
+
+def test_a_paper_material_is_photographed_and_sent(
+    controller: KioskController, env: DemoEnvironment
+) -> None:
+    """近期免冠照片 has no e-licence and cannot be deferred: only the document camera gives it.
+    The first 拍照 finds nothing on the platen and says so; the page is then placed, taken,
+    previewed with 重拍, and reaches the platform as the JPEG; the session's end wipes it."""
+    c = controller
+    wait_until(lambda: c.runtime.device_up()["document_camera"], 20, "the document camera")
+    code = next(
+        i.code
+        for i in c.runtime.items()
+        if any(m.required and not m.waivable and not m.licence_type for m in i.materials)
+        and i.flow == "yjs.personal"
+    )
+    env.remove_document()
+    refusals: list[str] = []
+    previews: list[tuple[bool, str]] = []
+
+    def on_view(view: Any) -> None:
+        if view.step_type != "materials":
+            return
+        if view.error is not None:
+            refusals.append(view.error.zh_CN)
+            env.place_document()  # the citizen lays the page down
+        for m in view.materials:
+            if m.status == "captured":
+                button = c.step.choice_buttons.get(("capture", m.code))
+                previews.append((m.code in c.step.previews, button.text() if button else ""))
+
+    before = env.stats()["cases"]
+    try:
+        walk = GuiDriver(c, env, on_view=on_view).run(code)
+    finally:
+        env.place_document()
+    assert walk.ended == "finished", walk.screens
+    assert refusals and "请将材料平放在拍摄区域" in refusals[0]
+    assert "materials:capturing" in walk.screens
+    assert previews and all(shown and text == "重拍" for shown, text in previews)
+    wait_until(lambda: env.stats()["cases"] == before + 1, 20, "the case on the platform")
+    assert env.sandbox is not None
+    case = env.sandbox.cases()[-1]
+    body = case["body"] if isinstance(case["body"], dict) else json.loads(case["body"])
+    pages = [m for m in body["materials"] if m["source"] == "captured"]
+    assert pages, body["materials"]
+    import base64
+
+    from sandbox.jpeg import jpeg_size
+
+    for m in pages:
+        width, height = jpeg_size(base64.b64decode(m["content_b64"]))
+        assert max(width, height) <= 2000
+    # the session is over: no page is left in the kiosk's memory or on screen
+    assert len(c.runtime.pages) == 0
+    assert c.step.previews == {}

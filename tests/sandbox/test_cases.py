@@ -188,3 +188,48 @@ def test_audit_batch_is_202_once(sb: SandboxProcess) -> None:
         headers={"Idempotency-Key": key},
     )
     assert clash.status_code == 409
+
+
+def _with_material(sb: SandboxProcess, material: dict[str, Any]) -> dict[str, Any]:
+    body = case_body(sb.kiosk_id)
+    body["materials"] = [material]
+    return body
+
+
+def test_a_captured_page_is_stored_as_the_jpeg_sent(sb: SandboxProcess) -> None:
+    import base64
+    import json
+
+    from tests.sandbox.conftest import jpeg_bytes
+
+    page = base64.b64encode(jpeg_bytes()).decode()
+    body = _with_material(sb, {"code": "M01", "source": "captured", "content_b64": page})
+    key = _key()
+    resp = _post_case(sb, key, body)
+    assert resp.status_code == 201, resp.text
+    (stored,) = [c for c in sb.cases() if c["idempotency_key"] == key]
+    saved = stored["body"] if isinstance(stored["body"], dict) else json.loads(stored["body"])
+    assert saved["materials"][0]["content_b64"] == page
+
+
+def test_a_captured_material_without_a_jpeg_page_is_422(sb: SandboxProcess) -> None:
+    import base64
+
+    loc = ["body", "materials", 0, "content_b64"]
+    for material, msg in (
+        ({"code": "M01", "source": "captured"}, "needs its page"),
+        ({"code": "M01", "source": "captured", "content_b64": "%%%"}, "not valid base64"),
+        (
+            {
+                "code": "M01",
+                "source": "captured",
+                "content_b64": base64.b64encode(b"GIF89a").decode(),
+            },
+            "not a JPEG",
+        ),
+        ({"code": "M01", "source": "waived", "content_b64": "AAAA"}, "only a captured"),
+    ):
+        resp = _post_case(sb, _key(), _with_material(sb, material))
+        assert resp.status_code == 422, resp.text
+        (field,) = resp.json()["fields"]
+        assert field["loc"] == loc and msg in field["msg"]

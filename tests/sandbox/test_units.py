@@ -3,6 +3,7 @@ evaluation code orders, catalogue loading. Parsers of outside bytes are fuzzed."
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -13,7 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sandbox import idnumber, signing
+from sandbox import idnumber, models, signing
+from sandbox.app import ApiError, _check_page
 from sandbox.evaluation import CODE_ORDERS, LEVEL_TEXT, normalise
 from sandbox.faults import FaultRule, FaultSpecError, parse_fault_spec, plan_from_specs
 from sandbox.jpeg import JpegError, jpeg_size
@@ -198,3 +200,23 @@ def test_store_caches_follow_changes_made_through_it_and_by_others(tmp_path: Pat
     assert store.kiosk_secret("k1", fresh=True) == second
     assert store.kiosk_secret("k1") == second
     assert store.kiosk_secret("nobody") is None
+
+
+_B64 = st.binary(max_size=300).map(lambda b: base64.b64encode(b).decode())
+
+
+@given(
+    st.one_of(st.none(), st.text(max_size=200), _B64),
+    st.sampled_from(["captured", "waived", "licence"]),
+)
+def test_check_page_only_ever_raises_a_field_error(content: str | None, source: str) -> None:
+    """Outside bytes in ``content_b64``: a 422 or acceptance, never another exception."""
+    material = models.CaseMaterial.model_validate(
+        {"code": "M01", "source": source, "content_b64": content}
+    )
+    try:
+        _check_page(0, material)
+    except ApiError as err:
+        assert err.status == 422
+    else:
+        assert (source == "captured") == (content is not None)
