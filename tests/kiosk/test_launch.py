@@ -135,3 +135,11 @@ def test_nothing_slow_is_imported_before_the_first_screen() -> None:
         [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=120
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_help_and_usage_errors_come_from_the_full_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    from kiosk.entry import main
+
+    assert main(["run", "--help"]) == 0
+    assert "--windowed" in capsys.readouterr().out
+    assert main(["run", "--bogus"]) == ExitCode.USAGE
