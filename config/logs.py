@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import logging.handlers
 import sys
 from datetime import UTC, datetime
 from enum import Enum
@@ -174,7 +173,10 @@ def setup_logging(
     root.setLevel(level)
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.handlers.RotatingFileHandler(
+        # imported here: only with a log directory (kiosk run's first screen has none)
+        from logging.handlers import RotatingFileHandler
+
+        file_handler = RotatingFileHandler(
             log_dir / "kiosk.jsonl", maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
         )
         file_handler.setFormatter(JsonFormatter())

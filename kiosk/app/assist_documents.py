@@ -18,14 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from kiosk.app.screens import big_button
-from kiosk.remote.notices import DocumentReceived, DocumentRefused
+
+if TYPE_CHECKING:  # imported where used: this bar is built before the first screen
+    from kiosk.remote.notices import DocumentReceived, DocumentRefused
 
 #: Why a pushed file was not accepted, as the citizen reads it.
 REFUSAL_TEXT = {
@@ -70,6 +72,8 @@ class DocumentBar(QWidget):
         self.hide()
 
     def show_document(self, event: DocumentReceived | DocumentRefused) -> None:
+        from kiosk.remote.notices import DocumentRefused
+
         self.wipe()
         if isinstance(event, DocumentRefused):
             text = REFUSAL_TEXT.get(event.reason, REFUSAL_DEFAULT)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import signal
 import socket
 import sys
@@ -104,7 +103,7 @@ def run_kiosk(opts: RunOptions) -> int:
         mode=opts.mode or hints.mode,
         language=hints.language,
         elder=hints.elder,
-        technician_pin=secrets.token_hex(16),  # nobody's PIN until the settings are valid
+        technician_pin=os.urandom(16).hex(),  # nobody's PIN until the settings are valid
     )
     if full:
         from PySide6.QtCore import Qt
