@@ -223,7 +223,7 @@ class SandboxProcess:
 
     def stop(self, grace_s: float = 5.0) -> int:
         """SIGTERM by PID, SIGKILL after ``grace_s``; remove the temp dir. Returns the exit code."""
-        code = _stop_pid(self.process, grace_s)
+        code = stop_pid(self.process, grace_s)
         self.http.close()
         if self._owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -239,7 +239,8 @@ class SandboxProcess:
 _json = json
 
 
-def _stop_pid(process: subprocess.Popen[bytes], grace_s: float) -> int:
+def stop_pid(process: subprocess.Popen[Any], grace_s: float) -> int:
+    """Stop a child by its PID only: SIGTERM, SIGKILL after ``grace_s``; its exit code."""
     if process.poll() is None:
         os.kill(process.pid, signal.SIGTERM)
         try:
@@ -345,7 +346,7 @@ def start_sandbox(
         else:
             raise SandboxStartError(f"sandbox not ready in {startup_timeout_s} s")
     except BaseException:
-        _stop_pid(process, 5.0)
+        stop_pid(process, 5.0)
         if owns:
             shutil.rmtree(work, ignore_errors=True)
         raise

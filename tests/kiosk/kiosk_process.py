@@ -5,7 +5,6 @@ stopped by its PID (SIGTERM, then SIGKILL)."""
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from config.schema import Settings
+from kiosk.sandbox_process import stop_pid
 from tests.toml_text import toml_text
 
 KIOSK = [sys.executable, "-m", "kiosk.entry"]
@@ -77,14 +77,7 @@ class KioskProcess:
         raise TimeoutError(f"no {message!r} from the kiosk in {timeout} s")
 
     def stop(self, grace_s: float = 15.0) -> int:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(grace_s)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        return self.proc.returncode
+        return stop_pid(self.proc, grace_s)
 
     def stderr(self) -> str:
         return self._stderr.read_text(encoding="utf-8", errors="replace")

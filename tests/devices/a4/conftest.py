@@ -19,9 +19,7 @@ backends plus one small shell script), so nothing is installed into ``/usr/lib/c
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -32,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from kiosk.sandbox_process import stop_pid
 
 SYSTEM_SERVERBIN = Path("/usr/lib/cups")
 PPD = Path("/usr/share/ppd/cups-pdf/CUPS-PDF_noopt.ppd")
@@ -149,13 +149,7 @@ def cups_server() -> Iterator[CupsServer]:
         )  # fmt: skip
         yield server
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+        stop_pid(proc, 15)
         pdf_conf.unlink(missing_ok=True)
         Path(f"/var/log/cups/cups-pdf-{instance}_log").unlink(missing_ok=True)
         shutil.rmtree(root, ignore_errors=True)

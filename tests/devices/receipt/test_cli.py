@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from config.exit_codes import ExitCode
 from devices.receipt.driver import EscPosPrinter
 from devices.receipt.emulator import VirtualPrinter
 from kiosk.cli.main import main
+from kiosk.sandbox_process import stop_pid
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -133,13 +133,7 @@ def emulator_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Pa
     try:
         yield proc, out_dir
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+        stop_pid(proc, 10)
         for stream in (proc.stdin, proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()
