@@ -22,7 +22,6 @@ import typer
 from rich.console import Console
 
 from config import ConfigError, ExitCode, LoadedSettings, load_settings
-from config.logs import setup_logging
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -53,18 +52,6 @@ def state(ctx: typer.Context) -> CliState:
 
 def settings_of(ctx: typer.Context) -> LoadedSettings:
     return state(ctx).load()
-
-
-def start_file_logging(ctx: typer.Context) -> None:
-    """Long-running commands (run, demo, sandbox, watch) also log JSON lines to a file."""
-    cfg = settings_of(ctx).settings.logging
-    setup_logging(
-        cfg.dir,
-        level=cfg.level,
-        max_bytes=cfg.max_bytes,
-        backups=cfg.backups,
-        console_level=state(ctx).log_level,
-    )
 
 
 def print_json(data: Any) -> None:
