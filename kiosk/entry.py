@@ -1,8 +1,8 @@
 """The ``kiosk`` console script.
 
 ``kiosk run`` is how a kiosk starts every morning, and a citizen may be standing in front of
-it: a well-formed ``kiosk [--config F] [--site F] [--set K=V]… [--log-level L] run [--mode M]
-[--windowed]`` goes straight to :func:`kiosk.app.launch.run_kiosk`, which draws the home
+it: a well-formed ``kiosk [--config F] [--site F] [--set K=V]… [--log-level L] run [--config F]
+[--mode M] [--windowed]`` goes straight to :func:`kiosk.app.launch.run_kiosk`, which draws the home
 screen before anything slow is imported (the full CLI alone — typer, rich, every command
 module, pydantic — is ~400 ms of CPU). Everything else, including ``--help`` and any
 malformed command line, goes to the full CLI (:mod:`kiosk.cli.main`), which also owns the
@@ -38,6 +38,7 @@ def run_options(argv: list[str]) -> RunOptions | None:
     root.add_argument("--set", dest="overrides", action="append", default=[])
     root.add_argument("--log-level", default="WARNING")
     run = _Parser(add_help=False, allow_abbrev=False)
+    run.add_argument("--config", "-c", type=Path)  # `kiosk run --config F`, as the issue has it
     run.add_argument("--mode")
     run.add_argument("--windowed", action="store_true", default=False)
     run.add_argument("--no-windowed", dest="windowed", action="store_false")
@@ -47,7 +48,7 @@ def run_options(argv: list[str]) -> RunOptions | None:
     except _DeclinedError:
         return None
     return RunOptions(
-        config=g.config,
+        config=r.config or g.config,
         site=g.site,
         overrides=list(g.overrides),
         log_level=g.log_level,

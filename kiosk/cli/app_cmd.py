@@ -21,6 +21,10 @@ from kiosk.cli.common import err, out, state
 
 def run(
     ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Machine config file (TOML); as the global option."),
+    ] = None,
     mode: Annotated[
         str | None, typer.Option(help="kiosk (citizen self-service) or window (staffed).")
     ] = None,
@@ -34,7 +38,7 @@ def run(
     cli = state(ctx)
     code = run_kiosk(
         RunOptions(
-            config=cli.config,
+            config=config or cli.config,
             site=cli.site,
             overrides=list(cli.overrides),
             log_level=cli.log_level,

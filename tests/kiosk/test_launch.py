@@ -33,6 +33,10 @@ def test_a_plain_run_command_line_takes_the_fast_path() -> None:
         windowed=True,
     )
     assert run_options(["run", "--windowed", "--no-windowed"]) == RunOptions()
+    # the run command's own --config wins over the global one
+    assert run_options(["-c", "a.toml", "run", "--config", "b.toml"]) == RunOptions(
+        config=Path("b.toml")
+    )
 
 
 @pytest.mark.parametrize(
@@ -66,7 +70,7 @@ def test_the_fast_path_knows_exactly_the_options_of_the_full_cli() -> None:
     root = _options(group) - {"-h", "--help"}
     run = _options(group.commands["run"]) - {"-h", "--help"}
     assert root == {"--config", "-c", "--site", "--set", "--log-level"}
-    assert run == {"--mode", "--windowed", "--no-windowed"}
+    assert run == {"--config", "-c", "--mode", "--windowed", "--no-windowed"}
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +116,7 @@ def test_an_invalid_setting_closes_the_app_with_the_config_error(
 def test_a_missing_config_file_is_refused_before_any_window(
     kiosk_run: list[KioskProcess], tmp_path: Path
 ) -> None:
-    k = KioskProcess("--config", str(tmp_path / "absent.toml"), "run")
+    k = KioskProcess("run", "--config", str(tmp_path / "absent.toml"))
     kiosk_run.append(k)
     assert k.proc.wait(60) == ExitCode.CONFIG_ERROR
     assert f"config error: {tmp_path / 'absent.toml'}: file not found" in k.stderr()
