@@ -6,6 +6,8 @@ HTTP (JSON; errors in the contract's ``{"error", "message"}`` shape):
 * ``POST /api/v1/assist/requests`` — **signed** kiosk request (the gateway checks it):
   ``{item_code, flow_id, step_id, skill, priority 0-3, context: {…}}`` → 201
   ``{sid, token, expires_in, ws: "/ws/kiosk", turn: {urls, username, credential, ttl}}``.
+  The task offered to assistants carries the kiosk's context plus ``item_code``,
+  ``item_name`` (from the catalogue; null for an unknown code), ``flow_id`` and ``step_id``.
 * ``POST /api/v1/assist/requests/{sid}/token`` — signed: a fresh kiosk token (reconnect).
 * ``POST /assist/login`` ``{assistant_id, password}`` → ``{token, expires_in, name, skills}``.
 * ``POST /assist/sessions/{sid}/documents?title=…`` — the assigned assistant
@@ -82,7 +84,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.websockets import WebSocketState
 
-from sandbox.app import ApiError, KioskDep, _doc_headers, require_admin
+from sandbox.app import ApiError, CtxDep, KioskDep, _doc_headers, require_admin
 from sandbox.assist_router import MAX_PRIORITY, Notice, Router, Task
 
 log = logging.getLogger(__name__)
@@ -328,8 +330,12 @@ def _kiosk_token(hub: Hub, kiosk_id: str, sid: str) -> TokenOut:
 
 
 @api.post("/requests", status_code=201, response_model=HelpRequestOut)
-async def create_request(body: HelpRequestIn, kiosk_id: KioskDep, hub: HubDep) -> HelpRequestOut:
+async def create_request(
+    body: HelpRequestIn, kiosk_id: KioskDep, hub: HubDep, ctx: CtxDep
+) -> HelpRequestOut:
     sid = "rh-" + uuid.uuid4().hex[:20]
+    # the console's queue names the service, not only its code (None: not in the catalogue)
+    name = ctx.store.item_name(body.item_code)
     hub.router.tasks[sid] = Task(
         id=sid,
         kiosk_id=kiosk_id,
@@ -339,6 +345,7 @@ async def create_request(body: HelpRequestIn, kiosk_id: KioskDep, hub: HubDep) -
         context={
             **body.context,
             "item_code": body.item_code,
+            "item_name": name,
             "flow_id": body.flow_id,
             "step_id": body.step_id,
         },

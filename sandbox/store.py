@@ -256,6 +256,14 @@ class Store:
             )
             return [json.loads(body) for body in rows.scalars()]
 
+    def item_name(self, code: str) -> str | None:
+        """The catalogue item's name (None for a code not in the catalogue)."""
+        with self.engine.connect() as conn:
+            body = conn.execute(
+                sa.select(db.catalog_items.c.body).where(db.catalog_items.c.code == code)
+            ).scalar_one_or_none()
+        return str(json.loads(body)["name"]) if body is not None else None
+
     def item_exists(self, code: str) -> bool:
         """Whether the catalogue has the item (cached codes; an unknown code is looked up)."""
         codes, read_at = self._codes

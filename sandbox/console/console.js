@@ -123,7 +123,8 @@ $("ready").onchange = () => send({ type: "ready", ready: $("ready").checked });
 
 function taskLine(t) {
   const c = t.context || {};
-  return `${t.kiosk_id} · 事项 ${c.item_code || "-"} · 步骤 ${c.step_id || "-"} · 等待 ${Math.round(t.waited_s)} 秒 · 优先级 ${t.effective_priority}`;
+  const item = c.item_name ? `${c.item_name}（${c.item_code}）` : (c.item_code || "-");
+  return `${t.kiosk_id} · 事项 ${item} · 步骤 ${c.step_id || "-"} · 等待 ${Math.round(t.waited_s)} 秒 · 优先级 ${t.effective_priority}`;
 }
 
 async function onPlatform(m) {

@@ -58,9 +58,11 @@ def console(sb: SandboxProcess, aid: str, *skills: str) -> Iterator[ClientConnec
         yield ws
 
 
-def help_request(sb: SandboxProcess, skill: str = "tax", priority: int = 0) -> dict[str, Any]:
+def help_request(
+    sb: SandboxProcess, skill: str = "tax", priority: int = 0, item_code: str = "370100-TAX-01"
+) -> dict[str, Any]:
     body = {
-        "item_code": "370100-TAX-01",
+        "item_code": item_code,
         "flow_id": "tax.certificate",
         "step_id": "form",
         "skill": skill,
@@ -120,6 +122,7 @@ def test_route_decline_lapse_relay_transfer_and_end(sb: SandboxProcess) -> None:
             offer = recv(a1, "offer")
             assert offer["task"]["id"] == sid
             assert offer["task"]["context"]["step_id"] == "form"
+            assert offer["task"]["context"]["item_name"] is None  # a code not in the catalogue
             a1.send(json.dumps({"type": "decline", "task": sid}))
             # re-offered to a2, who lets it lapse: withdrawn, a2 away, a1 excluded
             assert recv(a2, "offer")["task"]["id"] == sid
@@ -195,3 +198,14 @@ def test_garbage_frames_are_answered_not_fatal(sb: SandboxProcess) -> None:
         d1.send(json.dumps({"type": "rh", "data": "x" * 20000}))  # over 16 KiB: dropped
         d1.send(json.dumps({"type": "ready", "ready": True}))
         assert recv(d1, "queue")["type"] == "queue"
+
+
+def test_the_offer_names_the_service_from_the_catalogue(sb: SandboxProcess) -> None:
+    item = sb.signed_request("GET", "/api/v1/catalog").json()["items"][0]
+    with console(sb, "n1", "tax") as a:
+        req = help_request(sb, "tax", item_code=item["code"])
+        with connect(ws_url(sb, "/ws/kiosk", req["token"])):  # offered once the kiosk is on
+            offer = recv(a, "offer")
+        assert offer["task"]["id"] == req["sid"]
+        assert offer["task"]["context"]["item_name"] == item["name"]
+        assert offer["task"]["context"]["item_code"] == item["code"]
